@@ -1,0 +1,1 @@
+"""Dataset readers, the synthetic persons generator, sampling and transforms."""
