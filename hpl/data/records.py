@@ -13,6 +13,8 @@ class ImageRecord:
     0-based camera index (-1 when unknown), `captions` the descriptions of this image (empty for I2I
     sets), and `key` a dataset-independent name of the image file used to find the same image in two
     datasets (for example the Market-1501 file name of a CUHK-PEDES image taken from Market-1501).
+    `label` is the contiguous training class index (0..num_labels-1) of training records and -1 on
+    query, gallery, val and test records.
     """
 
     path: str
@@ -20,6 +22,7 @@ class ImageRecord:
     camid: int = -1
     captions: tuple[str, ...] = ()
     key: str = ""
+    label: int = -1
 
 
 @dataclass(frozen=True)
