@@ -33,10 +33,10 @@ def sdm_loss(
     In both directions the softmax over scaled cosine similarities is pulled, by KL divergence,
     towards the uniform distribution over the pairs that share a pid. IRRA scales by 1/0.02 = 50.
     """
-    same_pid = (pids[:, None] == pids[None, :]).float()
+    cosine = F.normalize(image_features, dim=-1) @ F.normalize(text_features, dim=-1).T  # image x text
+    same_pid = (pids[:, None] == pids[None, :]).to(cosine.dtype)
     target = same_pid / same_pid.sum(dim=1, keepdim=True)  # (B, B), rows sum to 1
 
-    cosine = F.normalize(image_features, dim=-1) @ F.normalize(text_features, dim=-1).T  # image x text
     image_to_text = _kl_to_target(logit_scale * cosine, target, epsilon)
     text_to_image = _kl_to_target(logit_scale * cosine.T, target, epsilon)
     return image_to_text + text_to_image
@@ -123,7 +123,7 @@ def supervised_contrastive_loss(
     uses raw features with temperature 1). Anchors without any positive are left out.
     """
     logits = logit_scale * F.normalize(anchors, dim=-1) @ F.normalize(contrasts, dim=-1).T  # (B, M)
-    positive = (anchor_labels[:, None] == contrast_labels[None, :]).float()
+    positive = (anchor_labels[:, None] == contrast_labels[None, :]).to(logits.dtype)
     log_prob = F.log_softmax(logits, dim=1)
     counts = positive.sum(dim=1)
     valid = counts > 0
