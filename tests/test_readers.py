@@ -259,6 +259,15 @@ def test_cuhk_entry_missing_key(tmp_path):
         read_cuhk_pedes(tmp_path)
 
 
+@pytest.mark.parametrize("file_path", ["/etc/passwd", "../outside.jpg", "CUHK01/../../outside.jpg"])
+def test_cuhk_path_outside_images_rejected(tmp_path, file_path):
+    build_t2i(tmp_path, "CUHK-PEDES", "reid_raw.json", CUHK_ENTRIES)
+    entries = [*CUHK_ENTRIES, cuhk_entry(9, "test", file_path)]
+    (tmp_path / "CUHK-PEDES" / "reid_raw.json").write_text(json.dumps(entries), encoding="utf-8")
+    with pytest.raises(ValueError, match="expected a path inside"):
+        read_cuhk_pedes(tmp_path)
+
+
 ICFG_ENTRIES = [
     {
         "id": 0,

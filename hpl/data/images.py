@@ -65,7 +65,7 @@ def load_image(
 ) -> Image.Image:
     """Load an image as an upright 8-bit RGB `PIL.Image.Image`.
 
-    `source` is a file path, the encoded bytes, a binary file object (read from its current position,
+    `source` is a file path, the encoded bytes, a seekable binary file object (read from its start,
     left open) or an already opened image (its pixels are never changed, a converted copy is returned).
     `name` labels the image in error messages, for example the original name of an upload.
 

@@ -158,6 +158,10 @@ def _read_annotations(
             continue
 
         relative_path = PurePosixPath(str(fields[path_field]).replace("\\", "/"))
+        if relative_path.is_absolute() or ".." in relative_path.parts:
+            raise ValueError(
+                f"Invalid {path_field} {str(relative_path)!r} in {where}: expected a path inside {image_dir}"
+            )
         record = ImageRecord(
             path=str(image_dir / relative_path),
             pid=_parse_id(fields["id"], where),
