@@ -378,6 +378,25 @@ def test_uniform_groups_differ_in_few_details() -> None:
             assert len(differing) <= 2, differing
 
 
+def test_generate_keeps_foreign_folders(tmp_path: Path) -> None:
+    real = tmp_path / "Market-1501" / "query"
+    real.mkdir(parents=True)
+    (real / "0001_c1s1_000001_00.jpg").write_bytes(b"real data")
+    with pytest.raises(FileExistsError, match="not written by this generator"):
+        _generate_tiny(tmp_path, num_ids=10)
+    assert (real / "0001_c1s1_000001_00.jpg").read_bytes() == b"real data"
+
+
+def test_generate_replaces_own_output(tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "twice"
+    _generate_tiny(out, num_ids=10)
+    _generate_tiny(out, num_ids=10, seed=2)
+    assert _truth(out)["seed"] == 2
+    on_disk = {path.name for path in (out / "Market-1501").rglob("*.jpg")}
+    planned = {record["key"] for record in _attributes(out) if record["market_folder"]}
+    assert on_disk == planned
+
+
 def test_readers_load_output(tiny: Path) -> None:
     from hpl.data.datasets import load_dataset
 

@@ -418,7 +418,7 @@ class Instance:
     jpeg_quality: int
 
 
-def _jittered_range(rng: random.Random, bounds: tuple[int, int]) -> int:
+def _randint_in(rng: random.Random, bounds: tuple[int, int]) -> int:
     return rng.randint(bounds[0], bounds[1])
 
 
@@ -576,7 +576,7 @@ def draw_instance(rng: random.Random, settings: SyntheticSettings, camid: int, s
         occlusion_side=rng.choice(("left", "right")) if occlusion in ("car", "person") else "none",
         blur=round(rng.uniform(0.4, 1.2), 2) if rng.random() < settings.blur_rate else 0.0,
         low_res=rng.choice((2, 3, 4)) if rng.random() < settings.low_res_rate else 1,
-        jpeg_quality=_jittered_range(rng, settings.jpeg_quality),
+        jpeg_quality=_randint_in(rng, settings.jpeg_quality),
     )
 
 
@@ -2203,7 +2203,7 @@ def _plan_persons(settings: SyntheticSettings, seed: int, palette: Sequence[str]
         while len(identities) < group.count:
             remaining = group.count - len(identities)
             if rng.random() < group_start_rate and remaining >= settings.uniform_group_size[0]:
-                size = min(remaining, _jittered_range(rng, settings.uniform_group_size))
+                size = min(remaining, _randint_in(rng, settings.uniform_group_size))
                 identities.extend(_draw_uniform_group(rng, palette, settings, size, uniform_index))
                 uniform_index += 1
             else:
@@ -2244,7 +2244,7 @@ def _draw_uniform_group(
             raise RuntimeError(
                 f"could not draw {size} distinct people dressed alike; lower uniform_group_size"
             )
-        member = vary_identity(rng, base, palette, _jittered_range(rng, settings.uniform_changed_details))
+        member = vary_identity(rng, base, palette, _randint_in(rng, settings.uniform_changed_details))
         if all(_dress_signature(member) != _dress_signature(other) for other in members):
             members.append(member)
     return members
@@ -2325,18 +2325,18 @@ def _plan_market_images(
     shots: list[tuple[int, str]] = []  # (camid, folder)
     if person.market_split == "train":
         seen_by = rng.sample(
-            range(1, settings.num_cameras + 1), _jittered_range(rng, settings.market_train_cameras)
+            range(1, settings.num_cameras + 1), _randint_in(rng, settings.market_train_cameras)
         )
-        count = max(len(seen_by), _jittered_range(rng, settings.market_train_images))
+        count = max(len(seen_by), _randint_in(rng, settings.market_train_images))
         shots = [(seen_by[index % len(seen_by)], "bounding_box_train") for index in range(count)]
     else:
         seen_by = rng.sample(
-            range(1, settings.num_cameras + 1), _jittered_range(rng, settings.market_test_cameras)
+            range(1, settings.num_cameras + 1), _randint_in(rng, settings.market_test_cameras)
         )
-        query_count = min(len(seen_by), _jittered_range(rng, settings.query_cameras))
+        query_count = min(len(seen_by), _randint_in(rng, settings.query_cameras))
         shots = [(camid, "query") for camid in seen_by[:query_count]]
         for camid in seen_by:
-            shots += [(camid, "bounding_box_test")] * _jittered_range(rng, settings.gallery_per_camera)
+            shots += [(camid, "bounding_box_test")] * _randint_in(rng, settings.gallery_per_camera)
     images = []
     for index, (camid, folder) in enumerate(shots):
         image = _new_image(
@@ -2359,10 +2359,10 @@ def _plan_cuhk_images(
     if person.cuhk_split is None:
         return []
     rng = _stream(seed, "cuhk-plan", person.name)
-    count = _jittered_range(rng, settings.cuhk_images)
+    count = _randint_in(rng, settings.cuhk_images)
     shared: list[ImageSpec] = []
     if market_images:
-        shared_count = min(count, len(market_images), _jittered_range(rng, settings.shared_images))
+        shared_count = min(count, len(market_images), _randint_in(rng, settings.shared_images))
         shared = rng.sample(market_images, shared_count)
     images = []
     for image in shared:
@@ -2416,7 +2416,7 @@ def _write_captions(
         if image.cuhk_path is None or image.identity is None:
             continue
         rng = _stream(seed, "captions", image.key)
-        for _ in range(_jittered_range(rng, settings.captions_per_image)):
+        for _ in range(_randint_in(rng, settings.captions_per_image)):
             text, facts = write_caption(rng, image.identity, image.instance, settings, palette)
             image.captions.append(text)
             image.caption_facts.append(facts)
@@ -2492,9 +2492,19 @@ def generate(
 
 
 def _prepare_folders(out: Path) -> None:
-    for generated in (out / MARKET_DIR, out / CUHK_DIR):
-        if generated.exists():
-            shutil.rmtree(generated)
+    """Create the output folders, replacing those of an earlier run (marked by its truth.json).
+
+    Raises FileExistsError when `out` has Market-1501 or CUHK-PEDES folders but no truth.json, because
+    they may be a real dataset.
+    """
+    existing = [folder for folder in (out / MARKET_DIR, out / CUHK_DIR) if folder.exists()]
+    if existing and not (out / "truth.json").is_file():
+        raise FileExistsError(
+            f"{existing[0]} exists and was not written by this generator (no truth.json in {out}); "
+            "choose an empty output folder"
+        )
+    for folder in existing:
+        shutil.rmtree(folder)
     for folder in ("bounding_box_train", "bounding_box_test", "query"):
         (out / MARKET_DIR / folder).mkdir(parents=True)
     (out / CUHK_DIR / "imgs" / "Market").mkdir(parents=True)
