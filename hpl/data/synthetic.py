@@ -131,8 +131,8 @@ PRESETS: dict[str, SyntheticSettings] = {
     # Meant to stay far from saturation: 750/750 Market identities and 1,000 CUHK-PEDES test identities
     # as in the real sets, groups dressed alike, partial and sometimes wrong captions, more occlusion,
     # blur and low resolution.
-    # NOTE: these knobs are set by inspection; no trained baseline has yet confirmed that it lands in
-    # the real benchmarks' range (T2I R1 about 40-65, I2I mAP about 50-80).
+    # NOTE: these knobs were set by looking at the images. No trained baseline has yet confirmed that
+    # this preset lands in the real benchmarks' range (T2I R1 about 40-65, I2I mAP about 50-80).
     "benchmark": SyntheticSettings(
         market_only_train_ids=350,
         market_only_test_ids=300,
