@@ -446,6 +446,21 @@ class ReIDEngine:
             logger.warning("gallery %s has no readable images", root)
         return self.stats()
 
+    def use_index(self, index: GalleryIndex, index_dir: str | os.PathLike[str] | None = None) -> None:
+        """Search a ready index, such as one loaded with `GalleryIndex.load`; result paths stay as stored.
+
+        Raises ValueError when the index was built with another model.
+        """
+        if index.fingerprint and index.fingerprint != self.fingerprint:
+            raise ValueError(
+                f"the index was built with model {index.fingerprint[:12]}..., not with the loaded "
+                f"{self.fingerprint[:12]}...; pass the checkpoint the index was built with"
+            )
+        with self._lock:
+            self._index, self._folder = index, None
+            self._index_dir = Path(index_dir) if index_dir is not None else None
+            self._skipped, self._loaded_from_cache = [], True
+
     def add_images(
         self, files: Sequence[str | os.PathLike[str]], progress: ProgressCallback | None = None
     ) -> GalleryStats:

@@ -100,7 +100,7 @@ class TokenMaps:
 
 @contextlib.contextmanager
 def grad_cam(model: HPLModel, token: str) -> Iterator[GradCAM]:
-    """Yield a GradCAM on the last block's `ln_1` for the `token` feature; hooks are removed on exit.
+    """Yield a GradCAM on the last block's `ln_1` for the `token` feature, removing the hooks on exit.
 
     GradCAM's own `__exit__` swallows IndexError, so the hooks are released here instead and every
     error propagates.
@@ -125,7 +125,7 @@ def compute_token_map(
 ) -> np.ndarray:
     """Return the Grad-CAM map (H, W) in [0, 1] of `token` for one normalised image (3, H, W).
 
-    The target is `CosineTarget(reference)` on the token's raw feature; `reference` is (E,).
+    The target is `CosineTarget(reference)` on the token's raw feature, with `reference` of shape (E,).
     """
     # The input requires a gradient so that the hooked activations do too, even when every parameter
     # of the model is frozen.
@@ -172,7 +172,7 @@ def _cosine(feature: torch.Tensor, reference: torch.Tensor) -> float:
 
 
 def overlay(image: np.ndarray, heat: np.ndarray, colormap: str = "jet") -> np.ndarray:
-    """Blend a heat map (H, W) in [0, 1] onto an RGB image (H, W, 3) uint8; returns (H, W, 3) uint8."""
+    """Blend a heat map (H, W) in [0, 1] onto an RGB image (H, W, 3) uint8 into a new (H, W, 3) uint8 image."""
     colours = colormaps[colormap](np.clip(heat, 0.0, 1.0))[..., :3]  # (H, W, 3) in [0, 1]
     blended = (1 - OVERLAY_WEIGHT) * image.astype(np.float32) / 255.0 + OVERLAY_WEIGHT * colours
     return np.clip(np.rint(blended * 255.0), 0, 255).astype(np.uint8)
@@ -187,7 +187,7 @@ def colour_difference(difference: np.ndarray) -> np.ndarray:
 def render_panel(image: np.ndarray, maps: TokenMaps, scale: int = 2) -> Image.Image:
     """Lay out the input, both overlays and the difference map side by side, each with a title.
 
-    `image` is the model-sized RGB input (H, W, 3) uint8; `scale` enlarges small inputs for display.
+    `image` is the model-sized RGB input (H, W, 3) uint8, and `scale` enlarges small inputs for display.
     The panel is (scale * H + title, 4 * scale * W) pixels.
     """
     tiles = [image, overlay(image, maps.i2i), overlay(image, maps.t2i), colour_difference(maps.difference)]
