@@ -512,3 +512,10 @@ def _apply_search_params(faiss_index: faiss.Index, params: IndexParams) -> None:
         faiss.extract_index_ivf(faiss_index).nprobe = params.nprobe
     if params.kind == "hnsw":
         faiss_index.hnsw.efSearch = params.ef_search
+
+
+if __name__ == "__main__":
+    # `python -m hpl.index build|search ...`: the command line lives in hpl.index_cli.
+    from hpl.index_cli import main
+
+    raise SystemExit(main())
