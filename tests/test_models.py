@@ -85,10 +85,12 @@ def test_pseudo_token_paths(model):
 
 
 def test_text_inversion_ignores_padding(model):
-    tokens = tokenize(["a man in a red shirt"], model.context_length)
+    tokens = tokenize(["a man", "a woman in a long red coat with a black umbrella"], model.context_length)
     text = model.encode_text_sequence(tokens)
+    short_eot = int(tokens[0].argmax())
+    assert text.padding_mask[0, short_eot + 1 :].all() and not text.padding_mask[1].any()
     changed = text._replace(sequence=text.sequence.clone())
-    changed.sequence[:, -5:] += 100.0  # positions after the end-of-text token
+    changed.sequence[0, short_eot + 1 :] += 100.0  # padding positions of the short caption
     assert torch.allclose(model.invert_text(text), model.invert_text(changed), atol=1e-5)
 
 
@@ -144,3 +146,14 @@ def test_non_square_grid(image_size):
     assert model.visual.grid_size == (image_size[0] // 8, image_size[1] // 8)
     features = model.encode_image(torch.randn(1, 3, *image_size))
     assert features.t2i.shape == (1, model.embed_dim)
+
+
+def test_trimmed_padding_gives_clip_features():
+    """Dropping padding after the last end-of-text token must not change open_clip's text features."""
+    torch.manual_seed(4)
+    clip = create_backbone("hpl-tiny")
+    model = hpl.HPLModel(HPLConfig(), clip).eval()
+    tokens = tokenize(["a man", "a woman in a long red coat carrying a black umbrella"], model.context_length)
+    assert torch.allclose(model.encode_text(tokens), clip.encode_text(tokens), atol=1e-5)
+    sequence = model.encode_text_sequence(tokens).sequence
+    assert sequence.shape[1] == int(tokens.argmax(dim=1).max()) + 1

@@ -120,6 +120,7 @@ class HPLModel(nn.Module):
                 embed_dim, token_width, config.num_pseudo_tokens, config.inversion_depth, heads
             )
             self.refresh_prompt_encoder()
+            self.match_pseudo_token_scale()
 
     # Properties ---------------------------------------------------------------------------------
 
@@ -210,6 +211,15 @@ class HPLModel(nn.Module):
             return
         self.prompt_encoder = self.text.frozen_copy()
         self.prompts.refresh_templates(self.text.token_embedding)
+
+    @torch.no_grad()
+    def match_pseudo_token_scale(self) -> None:
+        """Scale the inversion networks' outputs to the current vocabulary table (call while they are untrained)."""
+        if self.image_inversion is None:
+            return
+        token_rms = self.text.token_embedding.weight.pow(2).mean().sqrt().item()
+        self.image_inversion.match_output_scale(token_rms)
+        self.text_inversion.match_output_scale(token_rms)
 
     def _require(self, part: nn.Module | None, name: str) -> nn.Module:
         if part is None:

@@ -34,6 +34,16 @@ class InversionNetwork(nn.Module):
         self.ln_out = nn.LayerNorm(token_width)
         self.output_proj = nn.Linear(token_width, token_width)
 
+    @torch.no_grad()
+    def match_output_scale(self, token_rms: float) -> None:
+        """Re-initialise the output projection so pseudo tokens start at the scale of real token embeddings.
+
+        `token_rms` is the root mean square of the vocabulary table. Without this, untrained pseudo
+        tokens are orders of magnitude larger than the template words around them in a prompt.
+        """
+        nn.init.normal_(self.output_proj.weight, std=token_rms / self.output_proj.in_features**0.5)
+        nn.init.zeros_(self.output_proj.bias)
+
     @property
     def num_tokens(self) -> int:
         """Number K of pseudo tokens produced per input."""

@@ -14,8 +14,8 @@ class TextOutput(NamedTuple):
     """Projected outputs of the text encoder (raw, not normalised)."""
 
     eos: torch.Tensor  # (B, E) feature at the end-of-text token
-    sequence: torch.Tensor  # (B, L, E) every output token after ln_final and the projection
-    padding_mask: torch.Tensor  # (B, L) True at padding positions after the end-of-text token
+    sequence: torch.Tensor  # (B, L', E) output tokens up to the batch's last end-of-text position
+    padding_mask: torch.Tensor  # (B, L') True at padding positions after each end-of-text token
 
 
 class PromptEncoder(nn.Module):
@@ -52,9 +52,16 @@ class PromptEncoder(nn.Module):
         return self.positional_embedding.shape[1]
 
     def encode_embeddings(self, token_embeddings: torch.Tensor, eot_positions: torch.Tensor) -> TextOutput:
-        """Encode (B, L, D) token embeddings; the feature is read at `eot_positions` (B,)."""
-        x = token_embeddings + self.positional_embedding.to(token_embeddings.dtype)
-        x = self.transformer(x, attn_mask=self.attn_mask)
+        """Encode (B, L, D) token embeddings; the feature is read at `eot_positions` (B,).
+
+        Positions after the last end-of-text token of the batch are dropped before the transformer.
+        The causal mask keeps every position from seeing later ones, so the result is unchanged, and
+        short captions cost a fraction of the full context. `sequence` then has that shorter length.
+        """
+        length = int(eot_positions.max()) + 1 if eot_positions.numel() else 1
+        x = token_embeddings[:, :length] + self.positional_embedding[:length].to(token_embeddings.dtype)
+        attn_mask = self.attn_mask[:length, :length] if self.attn_mask is not None else None
+        x = self.transformer(x, attn_mask=attn_mask)
         x = self.ln_final(x)
         x = (
             self.text_projection(x)

@@ -1,0 +1,348 @@
+"""Stages train the right parameters, losses fall, and the trainer runs, evaluates and resumes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import hpl
+from train.config import StageConfig, load_config
+from train.data import MixedBatch
+from train.stages import ContrastiveStage, LossSettings, PromptStage, RepresentationStage
+from train.trainer import lr_factor
+
+IMAGE_SIZE = (128, 64)
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NUM_LABELS = 6
+
+
+def _batch(model, pairs=8, i2i=8, seed=0) -> MixedBatch:
+    generator = torch.Generator().manual_seed(seed)
+    captions = [
+        "a man in a red jacket holding a phone",
+        "a woman in a blue dress seen from the back",
+        "a man with a black backpack and grey trousers",
+        "a woman carrying an umbrella, white shirt",
+    ]
+    tokens = hpl.tokenize([captions[i % 4] for i in range(pairs)], model.context_length)
+    return MixedBatch(
+        pair_images=torch.randn(pairs, 3, *IMAGE_SIZE, generator=generator),
+        pair_tokens=tokens,
+        pair_labels=torch.arange(pairs) % 4,
+        pair_indices=torch.arange(pairs),
+        i2i_images=torch.randn(i2i, 3, *IMAGE_SIZE, generator=generator),
+        i2i_labels=torch.arange(i2i) % 4 + 2,
+        i2i_indices=torch.arange(i2i),
+        skipped=0,
+    )
+
+
+def _step(model, stage, batch, lr=1e-3, steps=1):
+    groups = stage.parameter_groups(model, lr, prompt_lr=lr, head_lr_scale=1.0)
+    model.requires_grad_(False)
+    params = [p for group in groups for p in group.params]
+    for param in params:
+        param.requires_grad_(True)
+    model.bnneck.bias.requires_grad_(False)
+    stage.prepare(model, torch.device("cpu"))
+    optimizer = torch.optim.Adam(params, lr=lr)
+    weights = stage.weights(model)
+    history = []
+    for _ in range(steps):
+        named = stage.losses(model, batch)
+        total = sum(weights[name] * value for name, value in named.items())
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        history.append({name: float(value) for name, value in named.items()} | {"total": float(total)})
+    return history
+
+
+def _changed(before: dict[str, torch.Tensor], model) -> set[str]:
+    after = model.state_dict()
+    return {name for name, tensor in before.items() if not torch.equal(tensor, after[name])}
+
+
+def _snapshot(model) -> dict[str, torch.Tensor]:
+    return {name: tensor.clone() for name, tensor in model.state_dict().items()}
+
+
+@pytest.fixture()
+def model():
+    torch.manual_seed(0)
+    return hpl.create_model(num_labels=NUM_LABELS, image_size=IMAGE_SIZE)
+
+
+def test_stage1_trains_only_prompts_and_inversion(model):
+    before = _snapshot(model)
+    history = _step(model, PromptStage(LossSettings()), _batch(model))
+    changed = {
+        name for name in _changed(before, model) if "running" not in name and "num_batches" not in name
+    }
+    assert set(history[0]) == {"i2t", "t2i", "ic", "total"}
+    assert "prompts.identity_context" in changed
+    assert any(name.startswith("image_inversion.") for name in changed)
+    assert any(name.startswith("text_inversion.") for name in changed)
+    allowed = ("prompts.identity_context", "image_inversion.", "text_inversion.")
+    assert all(name.startswith(allowed) for name in changed), sorted(changed)
+
+
+def test_stage1_gradients_reach_every_trainable_parameter(model):
+    stage = PromptStage(LossSettings())
+    groups = stage.parameter_groups(model, 1e-3, prompt_lr=1e-3)
+    model.requires_grad_(False)
+    params = {id(p): p for group in groups for p in group.params}
+    for param in params.values():
+        param.requires_grad_(True)
+    named = stage.losses(model, _batch(model))
+    sum(named.values()).backward()
+    names = {id(p): n for n, p in model.named_parameters()}
+    missing = [names[key] for key, p in params.items() if p.grad is None or not torch.isfinite(p.grad).all()]
+    assert not missing
+    frozen_with_grad = [n for n, p in model.named_parameters() if id(p) not in params and p.grad is not None]
+    assert not frozen_with_grad
+
+
+def test_stage2_trains_encoders_and_heads_not_prompts(model):
+    before = _snapshot(model)
+    history = _step(model, RepresentationStage(LossSettings()), _batch(model))
+    changed = _changed(before, model)
+    assert set(history[0]) == {"sdm", "id_t2i", "triplet", "id_i2i", "cic", "ilpa", "cmpr", "total"}
+    assert any(name.startswith("visual.vit.transformer") for name in changed)
+    assert "visual.class_embedding_i2i" in changed
+    assert any(name.startswith("text.transformer") for name in changed)
+    assert any(name.startswith("classifier_i2i") for name in changed)
+    assert any(name.startswith("classifier_t2i") for name in changed)
+    assert any(name.startswith("image_inversion") for name in changed)
+    assert "prompts.identity_context" not in changed
+    assert not any(name.startswith("prompt_encoder.") for name in changed)
+    assert "bnneck.bias" not in changed
+
+
+def test_two_tokens_differ_after_one_step(model):
+    model.eval()
+    images = torch.randn(4, 3, *IMAGE_SIZE)
+    first = model.visual(images)
+    assert torch.allclose(first.i2i, first.t2i, atol=1e-5)
+    model.train()
+    _step(model, RepresentationStage(LossSettings()), _batch(model))
+    model.eval()
+    after = model.visual(images)
+    assert not torch.allclose(after.i2i, after.t2i, atol=1e-3)
+
+
+def test_stage2_losses_fall_on_a_fixed_batch(model):
+    history = _step(model, RepresentationStage(LossSettings()), _batch(model), lr=3e-4, steps=8)
+    assert all(torch.isfinite(torch.tensor(row["total"])) for row in history)
+    assert history[-1]["total"] < history[0]["total"]
+
+
+def test_joint_baseline_stage2_uses_base_losses_only():
+    torch.manual_seed(0)
+    baseline = hpl.create_model(
+        num_labels=NUM_LABELS,
+        image_size=IMAGE_SIZE,
+        task_routed=False,
+        hierarchical_prompts=False,
+        cmpr=False,
+    )
+    history = _step(baseline, RepresentationStage(LossSettings()), _batch(baseline))
+    assert set(history[0]) == {"sdm", "id_t2i", "triplet", "id_i2i", "total"}
+
+
+def test_cmpr_switch_drops_the_cmpr_loss():
+    torch.manual_seed(0)
+    model = hpl.create_model(num_labels=NUM_LABELS, image_size=IMAGE_SIZE, cmpr=False)
+    weights = RepresentationStage(LossSettings()).weights(model)
+    assert "cmpr" not in weights and weights["ilpa"] == pytest.approx(0.4)
+
+
+def test_stage0_trains_encoders_and_resets_i2i_token(model):
+    stage = ContrastiveStage(LossSettings())
+    batch = _batch(model)
+    as_dict = {
+        "images": batch.pair_images,
+        "tokens": batch.pair_tokens,
+        "valid": torch.ones(8, dtype=torch.bool),
+    }
+    before = _snapshot(model)
+    _step(model, stage, as_dict)
+    changed = _changed(before, model)
+    assert any(name.startswith("visual.vit.") for name in changed)
+    assert any(name.startswith("text.") for name in changed)
+    assert not any(name.startswith(("prompts.", "classifier", "image_inversion")) for name in changed)
+    stage.finish(model)
+    assert torch.equal(model.visual.class_embedding_i2i, model.visual.vit.class_embedding)
+    assert torch.equal(
+        model.prompt_encoder.transformer.resblocks[0].mlp.c_fc.weight,
+        model.text.transformer.resblocks[0].mlp.c_fc.weight,
+    )
+
+
+def test_lr_schedule_warmup_then_cosine():
+    config = StageConfig(epochs=10, lr=1e-3, warmup_epochs=2, warmup_lr=1e-5)
+    assert lr_factor(config, 0) == pytest.approx(0.01)
+    assert lr_factor(config, 2) == pytest.approx(1.0)
+    assert lr_factor(config, 6) == pytest.approx(0.5)
+    exponential = StageConfig(epochs=10, lr=1e-3, schedule="exponential", lr_decay=0.8)
+    assert lr_factor(exponential, 3) == pytest.approx(0.8**3)
+
+
+def test_config_overrides_and_errors(tmp_path):
+    config = load_config(
+        REPO_ROOT / "train/configs/synthetic.yaml", ["stage2.epochs=3", "model.image_size=[256,128]"]
+    )
+    assert config.stage2.epochs == 3
+    assert config.model.image_size == (256, 128)
+    assert config.stage2.warmup_epochs == 1  # untouched keys keep the file's values
+    with pytest.raises(ValueError, match="unknown config keys"):
+        load_config(None, ["stage2.epoch=3"])
+    with pytest.raises(ValueError, match="section.key=value"):
+        load_config(None, ["stage2.epochs"])
+    with pytest.raises(FileNotFoundError):
+        load_config(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("name", ["cuhk_market", "icfg_msmt", "rstp_duke", "synthetic", "synthetic_ablation"])
+def test_shipped_configs_load(name):
+    config = load_config(REPO_ROOT / "train/configs" / f"{name}.yaml")
+    assert config.stage2.epochs > 0
+
+
+# End-to-end runs on a tiny synthetic pair --------------------------------------------------------
+
+TINY_OVERRIDES = [
+    "stage0.epochs=1",
+    "stage1.epochs=1",
+    "stage2.epochs=2",
+    "batch.t2i_size=16",
+    "batch.i2i_size=16",
+    "batch.stage0_size=16",
+    "data.num_workers=0",
+    "eval.batch_size=64",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    from hpl.data.synthetic import generate
+
+    root = tmp_path_factory.mktemp("synthetic")
+    generate(root, preset="demo", seed=3, num_ids=24)
+    return root
+
+
+def _train_command(data_root: Path, run_root: Path, name: str, extra=()) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "train",
+        "--config",
+        str(REPO_ROOT / "train/configs/synthetic.yaml"),
+        f"name={name}",
+        f"output_dir={run_root}",
+        f"data.t2i_root={data_root}",
+        f"data.i2i_root={data_root}",
+        *TINY_OVERRIDES,
+        *extra,
+    ]
+
+
+@pytest.mark.slow
+def test_trainer_smoke_run(tiny_data, tmp_path):
+    from train.trainer import Trainer
+
+    config = load_config(
+        REPO_ROOT / "train/configs/synthetic.yaml",
+        [f"output_dir={tmp_path}", "name=smoke", f"data.t2i_root={tiny_data}", f"data.i2i_root={tiny_data}"]
+        + TINY_OVERRIDES,
+    )
+    results = Trainer(config).run()
+    assert set(results) == {"I2I", "T2I"}
+    for result in results.values():
+        for metric in ("r1", "r5", "r10", "map", "minp"):
+            assert 0.0 <= getattr(result, metric) <= 100.0
+        assert result.num_valid > 0
+
+    run = tmp_path / "smoke"
+    for name in (
+        "model.safetensors",
+        "metrics.csv",
+        "config.yaml",
+        "results.md",
+        "plots/losses.png",
+        "plots/cmc.png",
+    ):
+        assert (run / name).is_file(), name
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("clip,total") or "stage" in rows[0]
+    assert sum(line.split(",").count("stage2") for line in rows) == 2
+
+    info = hpl.read_checkpoint_info(run / "model.safetensors")
+    assert info.metadata["stages"] == ["stage0", "stage1", "stage2"]
+    assert set(info.metadata["metrics"]) >= {"I2I_r1", "I2I_map", "T2I_r1", "T2I_map"}
+
+
+@pytest.mark.slow
+def test_killed_run_resumes(tiny_data, tmp_path):
+    """Kill a real training process mid-run, then --resume finishes it from the last complete epoch."""
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    command = _train_command(tiny_data, tmp_path, "killed", ["stage2.epochs=4"])
+    state = tmp_path / "killed" / "checkpoints" / "last.safetensors"
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        if (tmp_path / "killed" / "checkpoints" / "stage1.safetensors").is_file():
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert state.is_file()
+    assert not (tmp_path / "killed" / "model.safetensors").exists()
+    leftovers = [p.name for p in state.parent.iterdir() if p.name.endswith(".tmp")]
+    assert not leftovers or all(p.startswith(".") for p in leftovers)
+
+    resumed = subprocess.run(
+        [*command, "--resume"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming from" in resumed.stderr
+    assert "stage0" not in resumed.stderr.split("resuming from")[1].split("\n")[1]  # stage 0 not retrained
+    info = hpl.read_checkpoint_info(tmp_path / "killed" / "model.safetensors")
+    assert info.metadata["stages"] == ["stage0", "stage1", "stage2"]
+    rows = (tmp_path / "killed" / "metrics.csv").read_text().splitlines()
+    stage2_epochs = [line for line in rows if ",stage2," in line]
+    assert len(stage2_epochs) == 4
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_processes(tiny_data, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS="1")
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(29500 + os.getpid() % 1000),
+        "-m",
+        "train",
+        *_train_command(tiny_data, tmp_path, "ddp", ["device=cpu", "stage2.epochs=1"])[3:],
+    ]
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "ddp" / "model.safetensors").is_file()
+    assert "evaluation" in result.stderr

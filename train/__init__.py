@@ -1,0 +1,1 @@
+"""Two-stage HPL training: CLI, configs, stages on one shared trainer, evaluation and ablations."""

@@ -1,0 +1,212 @@
+"""Training configuration: small frozen dataclasses built once from YAML plus command-line overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hpl.models import HPLConfig
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture; the label count comes from the training data."""
+
+    backbone: str = "hpl-tiny"  # open_clip model name
+    pretrained: str | None = None  # None, an open_clip tag ("openai") or a local weights file
+    image_size: tuple[int, int] = (128, 64)  # (height, width) in pixels
+    task_routed: bool = True  # two class tokens; False trains the joint baseline
+    hierarchical_prompts: bool = True  # stage I prompts, L_cic and L_ILPA
+    cmpr: bool = True  # L_CMPR in stage II
+    num_id_tokens: int = 4  # identity context vectors per label
+    num_pseudo_tokens: int = 4  # pseudo tokens per inversion network
+    inversion_depth: int = 4  # transformer blocks per inversion network
+
+    def to_hpl_config(self, num_labels: int) -> HPLConfig:
+        """Return the model config for `num_labels` training identities."""
+        return HPLConfig(num_labels=num_labels, **dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which pair of datasets to train on and where it lies."""
+
+    t2i_dataset: str = "synthetic"  # cuhk_pedes, icfg_pedes, rstpreid or synthetic
+    t2i_root: str = "data"  # folder holding the T2I set (or the synthetic output folder)
+    i2i_dataset: str = "synthetic"  # market1501, msmt17, dukemtmc or synthetic
+    i2i_root: str = "data"  # folder holding the I2I set
+    synthetic_preset: str = "demo"  # generator preset when the synthetic data must be generated
+    synthetic_seed: int = 0  # generator seed
+    synthetic_overrides: dict[str, Any] = field(default_factory=dict)  # generator settings to change
+    num_workers: int = 2  # DataLoader worker processes
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """Mixed batches of image-text pairs and I2I images, each sampled P identities x K images."""
+
+    t2i_size: int = 64  # image-text pairs per batch
+    i2i_size: int = 64  # I2I images per batch
+    instances: int = 4  # images per identity (K) in each part
+    stage0_size: int = 128  # image-text pairs per stage-0 batch (shuffled, not PK)
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Optimisation of one stage."""
+
+    epochs: int = 0  # 0 skips the stage
+    lr: float = 1e-5  # base learning rate
+    optimizer: str = "adam"  # adam or adamw
+    weight_decay: float = 0.0
+    schedule: str = "cosine"  # cosine (after warm-up), exponential (x lr_decay per epoch) or constant
+    warmup_epochs: int = 0  # linear warm-up from warmup_lr to lr
+    warmup_lr: float = 1e-6
+    lr_decay: float = 0.8  # factor per epoch for the exponential schedule
+    prompt_lr: float | None = None  # stage I: learning rate of the identity prompts (None: lr)
+    head_lr_scale: float = 1.0  # stage II: lr multiplier for classifiers, BNNeck and inversion networks
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Loss weights and constants; defaults are the paper's and its sources'."""
+
+    sdm_scale: float = 50.0  # IRRA: 1 / temperature 0.02
+    label_smoothing: float = 0.1  # BoT, for L_id^i2i
+    triplet_margin: float = 0.3  # BoT
+    lambda_ilpa: float = 0.4  # HPL Eq. 14
+    lambda_cmpr: float = 0.06  # HPL Eq. 14
+    prompt_logit_scale: float = (
+        0.0  # scale of prompt contrastive and L_cic logits; 0 uses CLIP's learned scale
+    )
+    normalize_regression: bool = True  # L2-normalise features inside L_ic and L_ILPA
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Evaluation during training."""
+
+    every: int = 0  # evaluate every N epochs of stage II (0: only at the end)
+    batch_size: int = 128
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs; written to the run folder as `config.yaml`."""
+
+    name: str = "run"
+    output_dir: str = "runs"
+    seed: int = 0
+    device: str = "auto"  # auto, cpu or cuda[:N]
+    amp: bool = True  # bfloat16 autocast, on CUDA only
+    init_from: str | None = None  # HPL checkpoint whose encoders replace stage 0 (ablations share one)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    stage0: StageConfig = field(
+        default_factory=StageConfig
+    )  # contrastive pretraining (from-scratch backbones)
+    stage1: StageConfig = field(
+        default_factory=lambda: StageConfig(epochs=10, lr=5e-5, prompt_lr=0.02, schedule="exponential")
+    )
+    stage2: StageConfig = field(default_factory=lambda: StageConfig(epochs=60, lr=1e-5, warmup_epochs=5))
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        """Folder of this run's outputs."""
+        return Path(self.output_dir) / self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return plain values, ready for YAML."""
+        return _plain(dataclasses.asdict(self))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    """Read a YAML config and apply `key=value` overrides such as `stage2.epochs=3`."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {str(path)!r} not found")
+        values = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(values, dict):
+            raise ValueError(f"{str(path)!r} must hold a mapping at the top level")
+    for override in overrides:
+        key, separator, raw = override.partition("=")
+        if not separator or not key:
+            raise ValueError(f"override {override!r} must look like section.key=value")
+        _set_dotted(values, key.strip(), yaml.safe_load(raw))
+    return _build(TrainConfig, values, "")
+
+
+def _set_dotted(values: dict[str, Any], dotted: str, value: Any) -> None:
+    node = values
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"cannot set {dotted!r}: {part!r} is not a section")
+    node[leaf] = value
+
+
+def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
+    if not isinstance(values, dict):
+        raise ValueError(f"{prefix or 'config'} must be a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {item.name for item in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - fields)
+    if unknown:
+        raise ValueError(
+            f"unknown config keys {[prefix + key for key in unknown]}; valid keys: {sorted(fields)}"
+        )
+    defaults = {item.name: item for item in dataclasses.fields(cls)}
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            # A section given in part keeps the field's own defaults for the keys it leaves out.
+            base = dataclasses.asdict(defaults[name].default_factory())
+            kwargs[name] = _build(hint, {**base, **(value or {})}, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(value, hint, prefix + name)
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, hint: Any, name: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        hint = next(option for option in options if option is not type(None))
+        origin = typing.get_origin(hint)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"{name} must be a list, got {value!r}")
+        return tuple(value)
+    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, bool, str) and not isinstance(value, hint):
+        raise ValueError(f"{name} must be {hint.__name__}, got {value!r}")
+    return value
+
+
+def save_config(config: TrainConfig, path: Path) -> None:
+    """Write the resolved config as YAML."""
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))

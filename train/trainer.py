@@ -1,0 +1,440 @@
+"""One training loop for every stage, with evaluation, checkpoints, resume and DistributedDataParallel."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from tqdm import tqdm
+
+from hpl.checkpoint import load_checkpoint, save_checkpoint
+from hpl.data.pairs import PairDataset
+from hpl.data.transforms import build_test_transform, build_train_transform
+from hpl.evaluation import evaluate_model
+from hpl.metrics import RankingResult, format_results
+from hpl.models.hpl import HPLModel, build_model
+from train.config import StageConfig, TrainConfig, save_config
+from train.data import build_mixed_loader, build_pair_loader, load_training_pair
+from train.plots import plot_cmc, plot_losses
+from train.stages import ContrastiveStage, LossSettings, PromptStage, RepresentationStage, Stage
+from train.state import Progress, load_state, save_state
+
+logger = logging.getLogger(__name__)
+
+STATE_FILE = "checkpoints/last.safetensors"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Device and process-group facts of this process."""
+
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        """True on the process that evaluates and writes files."""
+        return self.rank == 0
+
+
+def setup_runtime(device: str) -> Runtime:
+    """Pick the device and join the process group when launched by torchrun."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    target = torch.device(device)
+    if target.type == "cuda" and world_size > 1:
+        target = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(target)
+    if world_size > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if target.type == "cuda" else "gloo")
+    return Runtime(device=target, rank=rank, world_size=world_size)
+
+
+class StageLosses(nn.Module):
+    """The module DistributedDataParallel wraps: its forward returns the stage's named losses."""
+
+    def __init__(self, model: HPLModel, stage: Stage) -> None:
+        super().__init__()
+        self.model = model
+        self.stage = stage
+
+    def forward(self, batch: Any) -> dict[str, torch.Tensor]:
+        return self.stage.losses(self.model, batch)
+
+
+def lr_factor(config: StageConfig, epoch: int) -> float:
+    """Return the multiplier of the base learning rate for 0-based `epoch`."""
+    if epoch < config.warmup_epochs:
+        start = config.warmup_lr / config.lr
+        return start + (1.0 - start) * epoch / config.warmup_epochs
+    if config.schedule == "constant":
+        return 1.0
+    if config.schedule == "exponential":
+        return config.lr_decay ** (epoch - config.warmup_epochs)
+    if config.schedule == "cosine":
+        span = max(1, config.epochs - config.warmup_epochs)
+        return 0.5 * (1.0 + math.cos(math.pi * (epoch - config.warmup_epochs) / span))
+    raise ValueError(f"unknown schedule {config.schedule!r}: expected cosine, exponential or constant")
+
+
+class Trainer:
+    """Runs stage 0 (when configured), stage I (with hierarchical prompts) and stage II, then evaluates."""
+
+    def __init__(
+        self, config: TrainConfig, resume: bool = False, stages: tuple[str, ...] | None = None
+    ) -> None:
+        self.config = config
+        self.resume = resume
+        self.only_stages = stages
+        self.runtime = setup_runtime(config.device)
+        self.run_dir = config.run_dir
+        self.state_path = self.run_dir / STATE_FILE
+        self.settings = LossSettings(**config.loss.__dict__)
+        self.skipped_images = 0
+
+    # Set-up ------------------------------------------------------------------------------------
+
+    def _load_data(self) -> PairDataset:
+        data = self.config.data
+        return load_training_pair(
+            data.t2i_dataset,
+            data.t2i_root,
+            data.i2i_dataset,
+            data.i2i_root,
+            synthetic_preset=data.synthetic_preset,
+            synthetic_seed=data.synthetic_seed,
+            synthetic_overrides=data.synthetic_overrides,
+        )
+
+    def _initial_model(self, pair: PairDataset) -> tuple[HPLModel, Progress, dict | None]:
+        if self.resume and self.state_path.is_file():
+            loaded = load_state(self.state_path)
+            logger.info(
+                "resuming from %s: stages done %s, %s at epoch %d",
+                self.state_path,
+                loaded.progress.completed_stages,
+                loaded.progress.stage or "-",
+                loaded.progress.epoch,
+            )
+            return loaded.model, loaded.progress, loaded.optimizer_state
+        if self.resume:
+            logger.info("no state at %s: starting from scratch", self.state_path)
+
+        model = build_model(self.config.model.to_hpl_config(pair.num_labels))
+        progress = Progress()
+        if self.config.init_from:
+            _load_encoders(model, self.config.init_from)
+            progress.completed_stages.append("stage0")
+        return model, progress, None
+
+    def _planned_stages(self, model: HPLModel) -> list[tuple[Stage, StageConfig]]:
+        config = self.config
+        planned: list[tuple[Stage, StageConfig]] = []
+        if config.stage0.epochs > 0:
+            planned.append((ContrastiveStage(self.settings), config.stage0))
+        if model.prompts is not None and config.stage1.epochs > 0:
+            planned.append((PromptStage(self.settings), config.stage1))
+        if config.stage2.epochs > 0:
+            planned.append((RepresentationStage(self.settings), config.stage2))
+        if self.only_stages:
+            planned = [item for item in planned if item[0].name in self.only_stages]
+        return planned
+
+    # Main loop ---------------------------------------------------------------------------------
+
+    def run(self) -> dict[str, RankingResult]:
+        """Train every planned stage not yet completed, then evaluate and write the final checkpoint."""
+        config, runtime = self.config, self.runtime
+        torch.manual_seed(config.seed)
+        if runtime.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            save_config(config, self.run_dir / "config.yaml")
+
+        pair = self._load_data()
+        model, progress, optimizer_state = self._initial_model(pair)
+        model.to(runtime.device)
+        self.pair = pair
+
+        for stage, stage_config in self._planned_stages(model):
+            if stage.name in progress.completed_stages:
+                continue
+            start_epoch = progress.epoch if progress.stage == stage.name else 0
+            state = optimizer_state if progress.stage == stage.name else None
+            self._train_stage(model, stage, stage_config, progress, start_epoch, state)
+            optimizer_state = None
+
+        results = self.evaluate(model) if runtime.is_main else {}
+        if runtime.is_main:
+            self._write_outputs(model, progress, results)
+        return results
+
+    def _train_stage(
+        self,
+        model: HPLModel,
+        stage: Stage,
+        stage_config: StageConfig,
+        progress: Progress,
+        start_epoch: int,
+        optimizer_state: dict | None,
+    ) -> None:
+        runtime = self.runtime
+        groups = stage.parameter_groups(
+            model, stage_config.lr, prompt_lr=stage_config.prompt_lr, head_lr_scale=stage_config.head_lr_scale
+        )
+        model.requires_grad_(False)
+        for group in groups:
+            for param in group.params:
+                param.requires_grad_(True)
+        model.bnneck.bias.requires_grad_(False)
+        optimizer = _build_optimizer(groups, stage_config)
+        if optimizer_state is not None:
+            optimizer.load_state_dict(optimizer_state)
+        base_lrs = [group.lr for group in groups]
+
+        loader = self._loader(stage, model)
+        stage.prepare(model, runtime.device)
+        module: nn.Module = StageLosses(model, stage)
+        if runtime.world_size > 1:
+            module = nn.parallel.DistributedDataParallel(module, find_unused_parameters=True)
+        weights = stage.weights(model)
+        logger.info(
+            "%s: %d epochs from epoch %d, %d steps each, losses %s",
+            stage.name,
+            stage_config.epochs,
+            start_epoch,
+            len(loader),
+            weights,
+        )
+
+        progress.stage = stage.name
+        model.train()
+        for epoch in range(start_epoch, stage_config.epochs):
+            factor = lr_factor(stage_config, epoch)
+            for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
+                group["lr"] = base_lr * factor
+            row = self._train_epoch(module, stage, loader, optimizer, weights, epoch, stage_config.epochs)
+            row.update(stage=stage.name, epoch=epoch + 1, lr=base_lrs[0] * factor)
+            if (
+                stage.name == "stage2"
+                and self.config.eval.every
+                and (epoch + 1) % self.config.eval.every == 0
+                and epoch + 1 < stage_config.epochs
+                and runtime.is_main
+            ):
+                row.update(_flatten_results(self.evaluate(model)))
+            progress.epoch = epoch + 1
+            progress.history.append(row)
+            if runtime.is_main:
+                save_state(self.state_path, model, optimizer, progress)
+                self._write_metrics(progress.history)
+            _barrier(runtime)
+
+        stage.finish(model)
+        progress.completed_stages.append(stage.name)
+        progress.stage, progress.epoch = "", 0
+        if runtime.is_main:
+            save_checkpoint(
+                model, self.run_dir / "checkpoints" / f"{stage.name}.safetensors", stage=stage.name
+            )
+            save_state(self.state_path, model, None, progress)
+        _barrier(runtime)
+
+    def _loader(self, stage: Stage, model: HPLModel) -> Any:
+        config, runtime = self.config, self.runtime
+        transform = build_train_transform(model.image_size, model.image_mean, model.image_std)
+        common = {
+            "image_size": model.image_size,
+            "context_length": model.context_length,
+            "num_workers": config.data.num_workers,
+            "seed": config.seed,
+            "rank": runtime.rank,
+            "world_size": runtime.world_size,
+        }
+        if isinstance(stage, ContrastiveStage):
+            return build_pair_loader(self.pair, transform, batch_size=config.batch.stage0_size, **common)
+        return build_mixed_loader(
+            self.pair,
+            transform,
+            t2i_size=config.batch.t2i_size,
+            i2i_size=config.batch.i2i_size,
+            instances=config.batch.instances,
+            **common,
+        )
+
+    def _train_epoch(
+        self,
+        module: nn.Module,
+        stage: Stage,
+        loader: Any,
+        optimizer: torch.optim.Optimizer,
+        weights: dict[str, float],
+        epoch: int,
+        epochs: int,
+    ) -> dict[str, Any]:
+        runtime = self.runtime
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
+        elif hasattr(loader.sampler, "set_epoch"):
+            loader.sampler.set_epoch(epoch)
+
+        sums: dict[str, float] = {}
+        steps, skipped, started = 0, 0, time.perf_counter()
+        bar = tqdm(
+            stage.batches(loader, runtime.device),
+            total=len(loader),
+            desc=f"{stage.name} {epoch + 1}/{epochs}",
+            disable=not runtime.is_main,
+            leave=False,
+            dynamic_ncols=True,
+        )
+        for batch in bar:
+            skipped += getattr(batch, "skipped", 0)
+            with _autocast(runtime.device, self.config.amp):
+                named = module(batch)
+            total = sum(weights[name] * value for name, value in named.items())
+            if not torch.isfinite(total):
+                raise FloatingPointError(
+                    f"{stage.name} epoch {epoch + 1}: non-finite loss "
+                    f"{ {name: float(value) for name, value in named.items()} }; lower the learning rate"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            optimizer.step()
+
+            steps += 1
+            for name, value in named.items():
+                sums[name] = sums.get(name, 0.0) + float(value.detach())
+            sums["total"] = sums.get("total", 0.0) + float(total.detach())
+            bar.set_postfix(loss=f"{float(total.detach()):.3f}")
+
+        self.skipped_images += skipped
+        row = {name: value / max(steps, 1) for name, value in sums.items()}
+        row.update(seconds=round(time.perf_counter() - started, 1), skipped_images=skipped)
+        logger.info(
+            "%s epoch %d/%d: %s (%.0f s)",
+            stage.name,
+            epoch + 1,
+            epochs,
+            ", ".join(
+                f"{name} {value:.4f}"
+                for name, value in row.items()
+                if name not in ("seconds", "skipped_images")
+            ),
+            row["seconds"],
+        )
+        return row
+
+    # Evaluation and outputs --------------------------------------------------------------------
+
+    def evaluate(self, model: HPLModel) -> dict[str, RankingResult]:
+        """Evaluate both protocols on the pair's test splits and log the table."""
+        transform = build_test_transform(model.image_size, model.image_mean, model.image_std)
+        results = evaluate_model(
+            model,
+            transform,
+            i2i_query=self.pair.i2i_query,
+            i2i_gallery=self.pair.i2i_gallery,
+            t2i_test=self.pair.t2i_test,
+            batch_size=self.config.eval.batch_size,
+            num_workers=self.config.data.num_workers,
+            device=self.runtime.device,
+        )
+        logger.info("evaluation:\n%s", format_results(results))
+        return results
+
+    def _write_metrics(self, history: list[dict[str, Any]]) -> None:
+        columns: list[str] = []
+        for row in history:
+            columns += [key for key in row if key not in columns]
+        path = self.run_dir / "metrics.csv"
+        temporary = path.with_suffix(".csv.tmp")
+        with open(temporary, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(history)
+        os.replace(temporary, path)
+
+    def _write_outputs(self, model: HPLModel, progress: Progress, results: dict[str, RankingResult]) -> None:
+        flat = _flatten_results(results)
+        progress.history.append({"stage": "final", "epoch": 0, **flat})
+        self._write_metrics(progress.history)
+        plot_losses(progress.history, self.run_dir / "plots" / "losses.png")
+        if results:
+            plot_cmc(results, self.run_dir / "plots" / "cmc.png")
+        (self.run_dir / "results.md").write_text(format_results(results) + "\n")
+        save_checkpoint(
+            model,
+            self.run_dir / "model.safetensors",
+            metrics=flat,
+            data={
+                "t2i": self.config.data.t2i_dataset,
+                "i2i": self.config.data.i2i_dataset,
+                "preset": self.config.data.synthetic_preset,
+                "num_labels": model.config.num_labels,
+            },
+            stages=progress.completed_stages,
+            skipped_images=self.skipped_images,
+            run=self.config.name,
+        )
+        logger.info("run finished: %s", self.run_dir)
+
+
+def _flatten_results(results: dict[str, RankingResult]) -> dict[str, float]:
+    flat = {}
+    for task, result in results.items():
+        for metric in ("r1", "r5", "r10", "map", "minp"):
+            flat[f"{task}_{metric}"] = round(float(getattr(result, metric)), 2)
+    return flat
+
+
+def _build_optimizer(groups: list, config: StageConfig) -> torch.optim.Optimizer:
+    param_groups = [{"params": group.params, "lr": group.lr, "name": group.name} for group in groups]
+    if config.optimizer == "adam":
+        return torch.optim.Adam(param_groups, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(param_groups, weight_decay=config.weight_decay)
+    raise ValueError(f"unknown optimizer {config.optimizer!r}: expected adam or adamw")
+
+
+def _load_encoders(model: HPLModel, path: str) -> None:
+    """Copy the encoder weights of a (stage-0) checkpoint into `model`; heads and prompts keep their init."""
+    source = load_checkpoint(path).state_dict()
+    target = model.state_dict()
+    shared = {
+        name: tensor
+        for name, tensor in source.items()
+        if name.startswith(("visual.vit.", "text.", "logit_scale")) and name in target
+    }
+    model.load_state_dict(shared, strict=False)
+    model.visual.reset_i2i_token()
+    model.refresh_prompt_encoder()
+    model.match_pseudo_token_scale()
+    logger.info("initialised %d encoder tensors from %s", len(shared), path)
+
+
+def _autocast(device: torch.device, enabled: bool) -> Any:
+    return torch.autocast(
+        device_type=device.type, dtype=torch.bfloat16, enabled=enabled and device.type == "cuda"
+    )
+
+
+def _barrier(runtime: Runtime) -> None:
+    if runtime.world_size > 1:
+        dist.barrier()
+
+
+def state_path_of(run_dir: Path) -> Path:
+    """Return where a run keeps its resumable state."""
+    return run_dir / STATE_FILE
