@@ -53,7 +53,8 @@ DEMO_NOTE = (
     "photos of real people. It knows synthetic people only, so its results on real photos are weak."
 )
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+# Characters that start inline Markdown formatting (emphasis, code, links, tables, LaTeX) in gr.Markdown.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
 
 
 # Text safety ---------------------------------------------------------------------------------------
@@ -61,7 +62,7 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 
 def escape_text(text: str) -> str:
     """Escape user-controlled text for Markdown and toasts, so it is shown as typed, never rendered."""
-    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", text), quote=True)
+    return html.escape(_MARKDOWN_SPECIAL.sub(r"\\\1", text), quote=False)
 
 
 def format_messages(messages: Sequence[str]) -> str:
@@ -429,12 +430,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--checkpoint",
         default=os.environ.get("HPL_CHECKPOINT"),
         help="HPL .safetensors checkpoint: a path or hf-hub:owner/repo/file (env HPL_CHECKPOINT; "
-        f"default {DEFAULT_CHECKPOINT.relative_to(REPO_ROOT)})",
+        f"default {DEFAULT_CHECKPOINT})",
     )
     parser.add_argument(
         "--gallery",
         default=os.environ.get("HPL_GALLERY"),
-        help=f"folder of gallery images (env HPL_GALLERY; default {DEFAULT_GALLERY.relative_to(REPO_ROOT)})",
+        help=f"folder of gallery images (env HPL_GALLERY; default {DEFAULT_GALLERY})",
     )
     parser.add_argument("--backbone", help="open_clip model name for zero-shot mode instead of a checkpoint")
     parser.add_argument("--pretrained", help="open_clip tag or local weights file for --backbone")
