@@ -40,6 +40,8 @@ THUMBNAIL_SIZE = (96, 192)  # (width, height) of a result tile
 BORDER_WIDTH = 6
 MATCH_COLOUR = (22, 163, 74)
 MISMATCH_COLOUR = (220, 38, 38)
+MATCH_MARK = "✓"  # caption suffix of a result with the query's pid
+MISMATCH_MARK = "✗"
 NUM_EXAMPLE_IMAGES = 3
 
 EXAMPLE_TEXTS = (
@@ -92,8 +94,8 @@ def draw_result_tile(path: str, match: bool | None) -> Image.Image:
 def caption_result(rank: int, score: float, pid: int, match: bool | None) -> str:
     """Caption of a result tile: rank, score, pid and the verdict when the query's pid is known."""
     pid_text = str(pid) if pid >= 0 else "?"
-    verdict = "" if match is None else (" ✓ same pid" if match else " ✗ other pid")
-    return f"#{rank}  {score:.3f}  pid {pid_text}{verdict}"
+    verdict = "" if match is None else (f" {MATCH_MARK}" if match else f" {MISMATCH_MARK}")
+    return f"#{rank} {score:.3f} pid {pid_text}{verdict}"
 
 
 def render_results(response: SearchResponse, query_pid: int | None) -> list[tuple[Image.Image, str]]:
@@ -330,8 +332,10 @@ def build_app(engine: ReIDEngine) -> gr.Blocks:
     return app
 
 
-def _results_gallery() -> gr.Gallery:
-    return gr.Gallery(label="Results", columns=8, height="auto", object_fit="contain", format="png")
+def _results_gallery(elem_id: str) -> gr.Gallery:
+    return gr.Gallery(
+        label="Results", columns=6, height="auto", object_fit="contain", format="png", elem_id=elem_id
+    )
 
 
 def _build_text_tab(handlers: AppHandlers, model_events: dict[str, Any]) -> None:
@@ -340,11 +344,11 @@ def _build_text_tab(handlers: AppHandlers, model_events: dict[str, Any]) -> None
             label="Description", placeholder="A woman in a red coat carrying a bag", scale=4
         )
         k_slider = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Results (k)", scale=1)
-        pid_box = gr.Number(label="Known pid (optional)", value=None, precision=0, minimum=-1, scale=1)
+        pid_box = gr.Number(label="Known pid (-1: unknown)", value=-1, precision=0, minimum=-1, scale=1)
     search_button = gr.Button("Search", variant="primary")
     gr.Examples(examples=[[text] for text in EXAMPLE_TEXTS], inputs=[text_query])
     status = gr.Markdown()
-    results = _results_gallery()
+    results = _results_gallery("results-text")
     for trigger in (search_button.click, text_query.submit):
         trigger(
             handlers.search_by_text,
@@ -357,14 +361,18 @@ def _build_text_tab(handlers: AppHandlers, model_events: dict[str, Any]) -> None
 
 def _build_image_tab(handlers: AppHandlers, model_events: dict[str, Any], examples: list[str]) -> None:
     with gr.Row():
-        query_file = gr.File(label="Query photo", file_types=["image"], type="filepath")
-        preview = gr.Image(label="As the model reads it", interactive=False, height=256)
+        query_file = gr.File(
+            label="Query photo", file_types=["image"], type="filepath", elem_id="query-photo"
+        )
+        preview = gr.Image(
+            label="As the model reads it", interactive=False, height=256, elem_id="query-preview"
+        )
         k_slider = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Results (k)")
-    search_button = gr.Button("Search", variant="primary")
+    search_button = gr.Button("Search", variant="primary", elem_id="search-image-button")
     if examples:
         gr.Examples(examples=[[path] for path in examples], inputs=[query_file], label="Gallery photos")
     status = gr.Markdown()
-    results = _results_gallery()
+    results = _results_gallery("results-image")
     query_file.change(
         handlers.preview_image, inputs=[query_file], outputs=[preview, status], api_name="preview_image"
     )
@@ -383,13 +391,20 @@ def _build_explain_tab(handlers: AppHandlers, model_events: dict[str, Any], exam
         "itself), the T2I token against a description (or the image itself)."
     )
     with gr.Row():
-        image_file = gr.File(label="Image to explain", file_types=["image"], type="filepath")
+        image_file = gr.File(
+            label="Image to explain", file_types=["image"], type="filepath", elem_id="explain-image"
+        )
         query_file = gr.File(label="Query photo (optional)", file_types=["image"], type="filepath")
-        text_query = gr.Textbox(label="Description (optional)", lines=2)
-    explain_button = gr.Button("Explain", variant="primary")
+        text_query = gr.Textbox(label="Description (optional)", lines=2, elem_id="explain-text")
+    explain_button = gr.Button("Explain", variant="primary", elem_id="explain-button")
     if examples:
         gr.Examples(examples=[[path] for path in examples], inputs=[image_file], label="Gallery photos")
-    panel = gr.Image(label="input | I2I token | T2I token | I2I - T2I", interactive=False, format="png")
+    panel = gr.Image(
+        label="input | I2I token | T2I token | I2I - T2I",
+        interactive=False,
+        format="png",
+        elem_id="explain-panel",
+    )
     status = gr.Markdown()
     explain_button.click(
         handlers.explain_image,

@@ -106,10 +106,12 @@ def test_text_search_returns_tiles(handlers):
 
 def test_text_search_marks_known_pid(handlers):
     items, status = handlers.search_by_text("a man", GALLERY_SIZE, 2)
-    verdicts = [caption.endswith("same pid") for _, caption in items]
+    verdicts = [caption.endswith(app_module.MATCH_MARK) for _, caption in items]
     assert sum(verdicts) == NUM_CAMERAS
     for tile, caption in items:
-        expected = app_module.MATCH_COLOUR if caption.endswith("same pid") else app_module.MISMATCH_COLOUR
+        expected = (
+            app_module.MATCH_COLOUR if caption.endswith(app_module.MATCH_MARK) else app_module.MISMATCH_COLOUR
+        )
         assert _corner_colour(tile) == expected
     assert f"Query pid 2: {NUM_CAMERAS} of {GALLERY_SIZE}" in status
 
@@ -117,8 +119,8 @@ def test_text_search_marks_known_pid(handlers):
 def test_text_search_unknown_pid_unmarked(handlers):
     items, _ = handlers.search_by_text("a man", 3, None)
     for tile, caption in items:
-        assert "same pid" not in caption
-        assert "other pid" not in caption
+        assert app_module.MATCH_MARK not in caption
+        assert app_module.MISMATCH_MARK not in caption
         assert _corner_colour(tile) not in (app_module.MATCH_COLOUR, app_module.MISMATCH_COLOUR)
 
 
@@ -159,10 +161,10 @@ def test_k_larger_than_gallery_says_so(handlers):
 def test_image_search_marks_by_file_name(handlers, gallery):
     items, status = handlers.search_by_image(str(gallery / market_name(3, 0)), GALLERY_SIZE)
     assert len(items) == GALLERY_SIZE
-    matches = [caption for _, caption in items if caption.endswith("same pid")]
+    matches = [caption for _, caption in items if caption.endswith(app_module.MATCH_MARK)]
     assert len(matches) == NUM_CAMERAS
     assert all("pid 3 " in caption for caption in matches)
-    assert items[0][1].endswith("same pid"), "the query image itself is in the gallery"
+    assert items[0][1].endswith(app_module.MATCH_MARK), "the query image itself is in the gallery"
     assert "Query pid 3" in status
 
 
@@ -294,7 +296,9 @@ def test_real_market_photos_in_app(checkpoint, market_sample, tmp_path):
 
     gallery_pids = [int(p.name.split("_")[0]) for p in (market_sample / "bounding_box_test").glob("*.jpg")]
     assert len(items) == len(gallery_pids)
-    assert sum(caption.endswith("same pid") for _, caption in items) == gallery_pids.count(query_pid)
+    assert sum(caption.endswith(app_module.MATCH_MARK) for _, caption in items) == gallery_pids.count(
+        query_pid
+    )
     assert f"Query pid {query_pid}" in status
     assert len(text_items) == 5
 
@@ -348,7 +352,7 @@ def test_api_image_search_and_bad_upload(client, gallery, bad_files):
     bad_items, bad_status = client.predict(handle_file(str(bad_files["text"])), 3, api_name="/search_image")
     again, _ = client.predict(handle_file(str(gallery / market_name(2, 0))), 3, api_name="/search_image")
 
-    assert items[0]["caption"].endswith("same pid")
+    assert items[0]["caption"].endswith(app_module.MATCH_MARK)
     assert bad_items == []
     assert "not a supported image" in bad_status
     assert len(again) == 3, "the server keeps serving after a bad upload"
