@@ -9,11 +9,14 @@ launching it, for tests and for embedding in another server.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html
+import io
 import logging
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -75,6 +78,32 @@ def format_messages(messages: Sequence[str]) -> str:
 # Result tiles --------------------------------------------------------------------------------------
 
 
+class ImageFileCache:
+    """PNG files named by their content hash, each written once through a temporary file and a rename.
+
+    Handlers return these paths instead of PIL images. Gradio 6.31 saves a returned PIL image by
+    rewriting a file named by the image's hash on every request, so two concurrent requests with the
+    same result could serve a half-written file. Gradio copies a returned path atomically instead.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="hpl-app-images-"))
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def store(self, image: Image.Image) -> str:
+        """Write `image` as PNG unless an identical file exists, and return its path."""
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        data = buffer.getvalue()
+        path = self.folder / f"{hashlib.sha256(data).hexdigest()[:32]}.png"
+        if not path.exists():
+            descriptor, staging = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            with os.fdopen(descriptor, "wb") as stream:
+                stream.write(data)
+            os.replace(staging, path)
+        return str(path)
+
+
 def draw_result_tile(path: str, match: bool | None) -> Image.Image:
     """Load a gallery image as a thumbnail, framed green (match), red (wrong) or not at all (None)."""
     try:
@@ -99,7 +128,7 @@ def caption_result(rank: int, score: float, pid: int, match: bool | None) -> str
 
 
 def render_results(response: SearchResponse, query_pid: int | None) -> list[tuple[Image.Image, str]]:
-    """Turn a search response into gallery items; `query_pid` None (or < 0) means unknown labels."""
+    """Turn a search response into (tile, caption) items. A `query_pid` of None or below 0 is unknown."""
     known = query_pid is not None and query_pid >= 0
     items = []
     for result in response.results:
@@ -175,25 +204,31 @@ def describe_model(engine: ReIDEngine) -> str:
 
 
 class AppHandlers:
-    """Event handlers of the app, bound to one engine; each returns values for its outputs."""
+    """Event handlers of the app, bound to one engine. Each returns the values of its outputs."""
 
-    def __init__(self, engine: ReIDEngine) -> None:
+    def __init__(self, engine: ReIDEngine, image_cache: ImageFileCache | None = None) -> None:
         self.engine = engine
+        self.image_cache = image_cache if image_cache is not None else ImageFileCache()
+
+    def _gallery_items(self, response: SearchResponse, query_pid: int | None) -> list[tuple[str, str]]:
+        return [
+            (self.image_cache.store(tile), caption) for tile, caption in render_results(response, query_pid)
+        ]
 
     def search_by_text(
         self, text: str | None, k: float, pid: float | None
-    ) -> tuple[list[tuple[Image.Image, str]], str]:
-        """Rank the gallery for a description; `pid`, when given, marks results right or wrong."""
+    ) -> tuple[list[tuple[str, str]], str]:
+        """Rank the gallery for a description. A known `pid` (0 or more) marks results right or wrong."""
         query_pid = _optional_pid(pid)
         try:
             response = self.engine.search_text(text or "", k=int(k))
         except ValueError as err:
             return self._reject(err)
         self._show_notes(response)
-        return render_results(response, query_pid), summarise_response(response, query_pid)
+        return self._gallery_items(response, query_pid), summarise_response(response, query_pid)
 
-    def search_by_image(self, image_file: str | None, k: float) -> tuple[list[tuple[Image.Image, str]], str]:
-        """Rank the gallery for a photo; a Market-style file name gives the pid that marks results."""
+    def search_by_image(self, image_file: str | None, k: float) -> tuple[list[tuple[str, str]], str]:
+        """Rank the gallery for a photo, marking results by the pid in a Market-style file name."""
         if not image_file:
             return self._reject(ValueError("no query photo: upload an image first"))
         try:
@@ -202,7 +237,7 @@ class AppHandlers:
             return self._reject(err)
         query_pid = parse_pid_camid(_original_name(image_file))[0]
         self._show_notes(response)
-        return render_results(response, query_pid), summarise_response(response, query_pid)
+        return self._gallery_items(response, query_pid), summarise_response(response, query_pid)
 
     def preview_image(self, image_file: str | None) -> tuple[Image.Image | None, str]:
         """Show an upload as the model reads it (upright RGB), or say why it cannot be read."""
@@ -217,7 +252,7 @@ class AppHandlers:
 
     def explain_image(
         self, image_file: str | None, text: str | None, query_file: str | None
-    ) -> tuple[Image.Image | None, str]:
+    ) -> tuple[str | None, str]:
         """Compute the I2I and T2I token maps of an image for a text and/or photo query."""
         if not image_file:
             gr.Warning("No image to explain: upload a gallery image first.")
@@ -236,7 +271,7 @@ class AppHandlers:
         ]
         if explanation.messages:
             lines.append(format_messages(explanation.messages))
-        return explanation.panel, "\n\n".join(lines)
+        return self.image_cache.store(explanation.panel), "\n\n".join(lines)
 
     def index_gallery_folder(self, folder: str | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
         """Embed every image of a server-side folder and make it the gallery."""
@@ -439,18 +474,18 @@ def _build_gallery_tab(handlers: AppHandlers, model_events: dict[str, Any]) -> N
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Parse the command line; environment variables fill what the command line leaves out."""
+    """Parse the command line, with environment variables as the defaults."""
     parser = argparse.ArgumentParser(description="Serve the HPL person search app.")
     parser.add_argument(
         "--checkpoint",
         default=os.environ.get("HPL_CHECKPOINT"),
-        help="HPL .safetensors checkpoint: a path or hf-hub:owner/repo/file (env HPL_CHECKPOINT; "
+        help="HPL .safetensors checkpoint: a path or hf-hub:owner/repo/file (env HPL_CHECKPOINT, "
         f"default {DEFAULT_CHECKPOINT})",
     )
     parser.add_argument(
         "--gallery",
         default=os.environ.get("HPL_GALLERY"),
-        help=f"folder of gallery images (env HPL_GALLERY; default {DEFAULT_GALLERY})",
+        help=f"folder of gallery images (env HPL_GALLERY, default {DEFAULT_GALLERY})",
     )
     parser.add_argument("--backbone", help="open_clip model name for zero-shot mode instead of a checkpoint")
     parser.add_argument("--pretrained", help="open_clip tag or local weights file for --backbone")

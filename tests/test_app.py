@@ -89,8 +89,9 @@ def _png_header_only(width: int, height: int) -> bytes:
     )
 
 
-def _corner_colour(tile: Image.Image) -> tuple[int, int, int]:
-    return tile.getpixel((1, tile.height // 2))
+def _corner_colour(tile_path: str) -> tuple[int, int, int]:
+    with Image.open(tile_path) as tile:
+        return tile.convert("RGB").getpixel((1, tile.height // 2))
 
 
 # Handlers called directly ------------------------------------------------------------------------
@@ -141,6 +142,16 @@ def test_html_text_escaped(handlers):
     items, status = handlers.search_by_text("<img src=x onerror=alert(1)> 行人 🧥", 3, None)
     assert len(items) == 3
     assert "<img" not in status
+
+
+def test_image_cache_writes_once(tmp_path):
+    cache = app_module.ImageFileCache(tmp_path / "images")
+    first = cache.store(draw_person(1, 0))
+    second = cache.store(draw_person(1, 0))
+    other = cache.store(draw_person(2, 0))
+    assert first == second
+    assert first != other
+    assert sorted(p.suffix for p in (tmp_path / "images").iterdir()) == [".png", ".png"]
 
 
 def test_escape_text_neutralises_markup():
@@ -217,7 +228,8 @@ def test_explain_returns_panel(handlers, gallery):
     panel, status = handlers.explain_image(
         str(gallery / market_name(1, 0)), "a man", str(gallery / market_name(1, 1))
     )
-    assert panel.width == 4 * 2 * 64
+    with Image.open(panel) as image:
+        assert image.width == 4 * 2 * 64
     assert "I2I cosine" in status
 
 
