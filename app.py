@@ -206,9 +206,17 @@ def describe_model(engine: ReIDEngine) -> str:
 class AppHandlers:
     """Event handlers of the app, bound to one engine. Each returns the values of its outputs."""
 
-    def __init__(self, engine: ReIDEngine, image_cache: ImageFileCache | None = None) -> None:
+    def __init__(
+        self,
+        engine: ReIDEngine,
+        image_cache: ImageFileCache | None = None,
+        folder_roots: Sequence[str | Path] = (),
+    ) -> None:
         self.engine = engine
         self.image_cache = image_cache if image_cache is not None else ImageFileCache()
+        # Server folders that visitors may index; empty disables indexing by path, since on a
+        # public server any readable folder would otherwise become browsable.
+        self.folder_roots = tuple(Path(root).resolve() for root in folder_roots)
 
     def _gallery_items(self, response: SearchResponse, query_pid: int | None) -> list[tuple[str, str]]:
         return [
@@ -278,12 +286,29 @@ class AppHandlers:
         if not folder or not folder.strip():
             gr.Warning("No folder given: type the path of an image folder on the server.")
             return "No folder given."
+        refusal = self._check_folder_allowed(folder.strip())
+        if refusal:
+            gr.Warning(escape_text(refusal))
+            return escape_text(refusal)
         try:
             stats = self.engine.index_folder(folder.strip(), progress=_progress_reporter(progress))
         except (ValueError, FileNotFoundError, NotADirectoryError) as err:
             gr.Warning(escape_text(str(err)))
             return escape_text(str(err))
         return describe_stats(stats)
+
+    def _check_folder_allowed(self, folder: str) -> str | None:
+        """Return why `folder` may not be indexed, or None when it lies under an allowed root."""
+        if not self.folder_roots:
+            return (
+                "Indexing server folders is disabled. Start the app with --index-root DIR "
+                "(or HPL_INDEX_ROOTS) to allow folders under DIR, or upload images below."
+            )
+        resolved = Path(folder).expanduser().resolve()
+        if not any(resolved == root or root in resolved.parents for root in self.folder_roots):
+            allowed = ", ".join(str(root) for root in self.folder_roots)
+            return f"Folder {folder} is outside the folders this server allows to index ({allowed})."
+        return None
 
     def add_gallery_images(self, files: list[str] | None, progress: gr.Progress = gr.Progress()) -> str:  # noqa: B008
         """Embed uploaded images and add them to the current gallery."""
@@ -341,9 +366,13 @@ def example_images(engine: ReIDEngine, count: int = NUM_EXAMPLE_IMAGES) -> list[
     return chosen
 
 
-def build_app(engine: ReIDEngine) -> gr.Blocks:
-    """Build the Gradio interface around a ready engine (nothing is loaded or launched here)."""
-    handlers = AppHandlers(engine)
+def build_app(engine: ReIDEngine, folder_roots: Sequence[str | Path] = ()) -> gr.Blocks:
+    """Build the Gradio interface around a ready engine (nothing is loaded or launched here).
+
+    `folder_roots` lists the server folders under which the Gallery tab may index a folder by path;
+    with none, only uploads can extend the gallery.
+    """
+    handlers = AppHandlers(engine, folder_roots=folder_roots)
     model_events: dict[str, Any] = {
         "concurrency_id": MODEL_CONCURRENCY_ID,
         "concurrency_limit": MODEL_CONCURRENCY_LIMIT,
@@ -496,6 +525,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--index-dir", help="where the gallery index is cached (default: next to the gallery)"
     )
     parser.add_argument(
+        "--index-root",
+        action="append",
+        default=[root for root in os.environ.get("HPL_INDEX_ROOTS", "").split(os.pathsep) if root],
+        metavar="DIR",
+        help="allow the Gallery tab to index folders under DIR (repeatable; env HPL_INDEX_ROOTS, "
+        "separated by the path separator); by default no server folder can be indexed from the UI",
+    )
+    parser.add_argument(
         "--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="address to listen on"
     )
     parser.add_argument(
@@ -537,7 +574,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
     engine = load_engine(args)
-    app = build_app(engine)
+    app = build_app(engine, folder_roots=args.index_root)
     app.queue(default_concurrency_limit=MODEL_CONCURRENCY_LIMIT)
     app.launch(server_name=args.host, server_port=args.port, max_file_size=MAX_FILE_SIZE, show_error=False)
 

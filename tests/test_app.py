@@ -245,14 +245,30 @@ def test_explain_bad_image(handlers, bad_files):
     assert "Failed to load image" in status
 
 
-def test_index_missing_folder(handlers, tmp_path):
+def test_index_missing_folder(engine, tmp_path):
+    handlers = app_module.AppHandlers(engine, folder_roots=[tmp_path])
     status = handlers.index_gallery_folder(str(tmp_path / "nowhere"))
     assert "not found" in status
 
 
+def test_folder_indexing_disabled_by_default(handlers, tmp_path):
+    before = handlers.engine.stats().num_images
+    status = handlers.index_gallery_folder(str(tmp_path))
+    assert "disabled" in status
+    assert handlers.engine.stats().num_images == before
+
+
+def test_folder_outside_allowed_roots_rejected(engine, tmp_path):
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    handlers = app_module.AppHandlers(engine, folder_roots=[allowed])
+    status = handlers.index_gallery_folder(str(allowed / ".." / ".."))
+    assert "outside the folders" in status
+
+
 def test_index_folder_and_add_images(checkpoint, tmp_path):
     engine = ReIDEngine.from_checkpoint(checkpoint, cache_root=tmp_path / "cache")
-    handlers = app_module.AppHandlers(engine)
+    handlers = app_module.AppHandlers(engine, folder_roots=[tmp_path])
     folder = make_gallery(tmp_path / "new", num_pids=2, num_cameras=2)
     (folder / "broken.jpg").write_bytes(b"junk")
 
