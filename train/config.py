@@ -92,7 +92,7 @@ class LossConfig:
 class EvalConfig:
     """Evaluation during training."""
 
-    every: int = 0  # evaluate every N epochs of stage II (0: only at the end)
+    every: int = 0  # evaluate every N epochs of each stage (0: only at the end of training)
     batch_size: int = 128
 
 

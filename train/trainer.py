@@ -227,8 +227,7 @@ class Trainer:
             row = self._train_epoch(module, stage, loader, optimizer, weights, epoch, stage_config.epochs)
             row.update(stage=stage.name, epoch=epoch + 1, lr=base_lrs[0] * factor)
             if (
-                stage.name == "stage2"
-                and self.config.eval.every
+                self.config.eval.every
                 and (epoch + 1) % self.config.eval.every == 0
                 and epoch + 1 < stage_config.epochs
                 and runtime.is_main
