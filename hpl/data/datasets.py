@@ -22,8 +22,8 @@ _READERS: dict[str, DatasetReader] = {
     "cuhk_pedes": read_cuhk_pedes,
     "icfg_pedes": read_icfg_pedes,
     "rstpreid": read_rstpreid,
-    # "synthetic" is added by the synthetic persons generator (hpl/data/synthetic.py) through
-    # register_dataset, so this module does not import the generator.
+    # The synthetic persons generator (hpl.data.synthetic) writes Market-1501 and CUHK-PEDES
+    # folders, so the readers above load its output; it needs no entry of its own.
 }
 
 I2I_DATASETS = ("market1501", "dukemtmc", "msmt17")
