@@ -143,7 +143,8 @@ def test_missing_weights_file_names_remedies(tmp_path):
 @pytest.mark.parametrize("image_size", [(256, 128), (384, 128)])
 def test_non_square_grid(image_size):
     model = hpl.create_model(num_labels=0, image_size=image_size).eval()
-    assert model.visual.grid_size == (image_size[0] // 8, image_size[1] // 8)
+    patch_height, patch_width = model.visual.vit.patch_size
+    assert model.visual.grid_size == (image_size[0] // patch_height, image_size[1] // patch_width)
     features = model.encode_image(torch.randn(1, 3, *image_size))
     assert features.t2i.shape == (1, model.embed_dim)
 

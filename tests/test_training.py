@@ -289,6 +289,17 @@ def test_trainer_smoke_run(tiny_data, tmp_path):
     assert info.metadata["stages"] == ["stage0", "stage1", "stage2"]
     assert set(info.metadata["metrics"]) >= {"I2I_r1", "I2I_map", "T2I_r1", "T2I_map"}
 
+    from train.export_demo import export
+
+    checkpoint, gallery_size = export(run, tiny_data, tmp_path / "assets")
+    exported = hpl.read_checkpoint_info(checkpoint)
+    assert exported.metadata["preset"] == "demo"
+    assert exported.metadata["metrics"] == info.metadata["metrics"]
+    assert checkpoint.stat().st_size < (run / "model.safetensors").stat().st_size * 0.6  # float16
+    gallery = sorted(p.name for p in (tmp_path / "assets" / "gallery").iterdir())
+    assert len(gallery) == gallery_size > 0
+    assert not any(name.startswith("-1") for name in gallery)
+
 
 @pytest.mark.slow
 def test_killed_run_resumes(tiny_data, tmp_path):

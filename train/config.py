@@ -35,7 +35,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which pair of datasets to train on and where it lies."""
+    """The T2I set, its I2I partner and where they lie on disk."""
 
     t2i_dataset: str = "synthetic"  # cuhk_pedes, icfg_pedes, rstpreid or synthetic
     t2i_root: str = "data"  # folder holding the T2I set (or the synthetic output folder)
@@ -45,6 +45,9 @@ class DataConfig:
     synthetic_seed: int = 0  # generator seed
     synthetic_overrides: dict[str, Any] = field(default_factory=dict)  # generator settings to change
     num_workers: int = 2  # DataLoader worker processes
+    flip_prob: float = 0.5  # horizontal flip probability of training images
+    padding: int = 10  # pixels padded on each side before the random crop (0: no pad-and-crop)
+    erasing_prob: float = 0.5  # random erasing probability of training images
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class StageConfig:
 
 @dataclass(frozen=True)
 class LossConfig:
-    """Loss weights and constants; defaults are the paper's and its sources'."""
+    """Loss weights and constants. Defaults follow HPL (Zhou et al., AAAI 2026), IRRA and BoT, as each field notes."""
 
     sdm_scale: float = 50.0  # IRRA: 1 / temperature 0.02
     label_smoothing: float = 0.1  # BoT, for L_id^i2i

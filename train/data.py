@@ -227,7 +227,7 @@ def load_training_pair(
 ) -> PairDataset:
     """Read and merge the T2I set and its I2I partner.
 
-    The synthetic pair is generated into `t2i_root` first when that folder holds no output yet, so a
+    The synthetic pair is generated into `t2i_root` first when that folder contains no output yet, so a
     synthetic run needs no separate data step.
     """
     if "synthetic" in (t2i_dataset, i2i_dataset):

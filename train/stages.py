@@ -1,6 +1,6 @@
 """The training stages: each declares its trainable parameters and returns a dict of named losses.
 
-Stage 0 (contrastive image-caption pretraining) stands in for CLIP's web pretraining when the
+Stage 0 (contrastive image-caption pretraining) replaces CLIP's web pretraining when the
 backbone starts from random weights. Stage I (prompt construction) and stage II (representation
 learning) follow "Hierarchical Prompt Learning for Image- and Text-Based Person Re-Identification"
 (Zhou et al., AAAI 2026), Eq. 13 and Eq. 14.

@@ -24,7 +24,7 @@ FORMAT = "hpl-train-state/1"
 
 @dataclass
 class Progress:
-    """Where a run stands: finished stages, the current stage and its completed epochs."""
+    """Progress of a run: finished stages, the current stage and its completed epochs."""
 
     completed_stages: list[str] = field(default_factory=list)
     stage: str = ""

@@ -252,7 +252,14 @@ class Trainer:
 
     def _loader(self, stage: Stage, model: HPLModel) -> Any:
         config, runtime = self.config, self.runtime
-        transform = build_train_transform(model.image_size, model.image_mean, model.image_std)
+        transform = build_train_transform(
+            model.image_size,
+            model.image_mean,
+            model.image_std,
+            flip_prob=config.data.flip_prob,
+            padding=config.data.padding,
+            erasing_prob=config.data.erasing_prob,
+        )
         common = {
             "image_size": model.image_size,
             "context_length": model.context_length,
