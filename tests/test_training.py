@@ -61,7 +61,7 @@ def _step(model, stage, batch, lr=1e-3, steps=1):
         optimizer.zero_grad()
         total.backward()
         optimizer.step()
-        history.append({name: float(value) for name, value in named.items()} | {"total": float(total)})
+        history.append({name: value.item() for name, value in named.items()} | {"total": total.item()})
     return history
 
 
