@@ -21,7 +21,7 @@ class TextOutput(NamedTuple):
 class PromptEncoder(nn.Module):
     """A CLIP text transformer that starts from token embeddings instead of token ids.
 
-    It holds the positional embedding, the transformer, `ln_final` and the text projection, but no
+    It contains the positional embedding, the transformer, `ln_final` and the text projection, but no
     vocabulary table: prompts arrive already embedded (fixed template words plus learnable or
     pseudo tokens), as in the prompt learners of CoOp and CLIP-ReID.
     """
