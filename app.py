@@ -28,6 +28,7 @@ from PIL import Image, ImageDraw, ImageOps  # noqa: E402
 
 from hpl.data.images import ImageLoadError, load_image  # noqa: E402
 from hpl.engine import GalleryStats, ReIDEngine, SearchResponse, parse_pid_camid  # noqa: E402
+from hpl.index import is_identity_pid  # noqa: E402
 
 logger = logging.getLogger("app")
 
@@ -128,8 +129,8 @@ def caption_result(rank: int, score: float, pid: int, match: bool | None) -> str
 
 
 def render_results(response: SearchResponse, query_pid: int | None) -> list[tuple[Image.Image, str]]:
-    """Turn a search response into (tile, caption) items. A `query_pid` of None or below 0 is unknown."""
-    known = query_pid is not None and query_pid >= 0
+    """Turn a search response into (tile, caption) items. A `query_pid` of None, 0 or below is unknown."""
+    known = query_pid is not None and is_identity_pid(query_pid)
     items = []
     for result in response.results:
         match = (result.pid == query_pid) if known and result.pid >= 0 else None
@@ -147,7 +148,7 @@ def render_results(response: SearchResponse, query_pid: int | None) -> list[tupl
 def summarise_response(response: SearchResponse, query_pid: int | None) -> str:
     """Status Markdown of a search: hit counts when labels are known, and the engine's notes."""
     lines = [f"**{len(response.results)} results**"]
-    if query_pid is not None and query_pid >= 0 and response.results:
+    if query_pid is not None and is_identity_pid(query_pid) and response.results:
         hits = sum(result.pid == query_pid for result in response.results)
         first = next((r.rank for r in response.results if r.pid == query_pid), None)
         lines.append(
@@ -196,7 +197,8 @@ def describe_model(engine: ReIDEngine) -> str:
             for name, value in sorted(metrics.items())
         ]
         lines.append("\n".join(rows))
-    lines.append(f"*{DEMO_NOTE}*")
+    if metadata.get("preset") == "demo":
+        lines.append(f"*{DEMO_NOTE}*")
     return "\n\n".join(lines)
 
 
@@ -336,7 +338,7 @@ class AppHandlers:
 
 
 def _optional_pid(pid: float | None) -> int | None:
-    return None if pid is None or pid < 0 else int(pid)
+    return None if pid is None or not is_identity_pid(int(pid)) else int(pid)
 
 
 def _original_name(path: str) -> str:

@@ -31,7 +31,9 @@ from hpl.index import (
     IndexMismatchError,
     IndexParams,
     SearchResult,
+    file_sha256,
     gallery_entries,
+    is_identity_pid,
     listing_digest,
     parse_pid_camid,
     scan_gallery,
@@ -63,7 +65,7 @@ class GalleryStats:
     folder: str | None
     index_dir: str | None
     num_images: int
-    num_identities: int  # distinct pids >= 0 parsed from file names
+    num_identities: int  # distinct identity pids parsed from file names (distractors and junk excluded)
     num_skipped: int  # unreadable files and images with non-finite features
     skipped: tuple[str, ...] = ()  # one "path: reason" line per skipped file
     loaded_from_cache: bool = False
@@ -350,9 +352,16 @@ class ReIDEngine:
         """
         k = _check_k(k)
         feature = self.encode_query_image(image)
-        return self._search(feature, "i2i", k, [])
+        query_hash = _content_sha256(image)
+        if query_hash is None:
+            return self._search(feature, "i2i", k, [])
+        # A photo taken from the gallery would find itself at rank 1: fetch one more and drop it.
+        response = self._search(feature, "i2i", k, [], extra=1)
+        return self._without_query_file(response, query_hash, k)
 
-    def _search(self, feature: torch.Tensor, task: str, k: int, messages: list[str]) -> SearchResponse:
+    def _search(
+        self, feature: torch.Tensor, task: str, k: int, messages: list[str], extra: int = 0
+    ) -> SearchResponse:
         with self._lock:
             index = self._index
             size = 0 if index is None else len(index)
@@ -366,8 +375,22 @@ class ReIDEngine:
                     *messages,
                     f"k={k} is more than the {size} gallery images, so all of them are shown.",
                 ]
-            hits = index.search(feature.numpy()[None, :], task=task, k=min(k, size))[0]
+            hits = index.search(feature.numpy()[None, :], task=task, k=min(k + extra, size))[0]
         results = tuple(dataclasses.replace(hit, path=self._absolute(hit.path)) for hit in hits)
+        return SearchResponse(results=results, messages=tuple(messages))
+
+    def _without_query_file(self, response: SearchResponse, query_hash: str, k: int) -> SearchResponse:
+        """Drop gallery entries with the query's exact content and renumber the ranks."""
+        with self._lock:
+            entries = self._index.entries if self._index is not None else []
+            hashes = {self._absolute(entry.path): entry.sha256 for entry in entries}
+        kept = [result for result in response.results if hashes.get(result.path) != query_hash]
+        messages = list(response.messages)
+        if len(kept) < len(response.results):
+            messages.append("The query photo itself is in the gallery and was left out of the results.")
+        results = tuple(
+            dataclasses.replace(result, rank=rank) for rank, result in enumerate(kept[:k], start=1)
+        )
         return SearchResponse(results=results, messages=tuple(messages))
 
     # Explanation ----------------------------------------------------------------------------------
@@ -488,7 +511,7 @@ class ReIDEngine:
                 folder=str(self._folder) if self._folder is not None else None,
                 index_dir=str(self._index_dir) if self._index_dir is not None else None,
                 num_images=len(entries),
-                num_identities=len({entry.pid for entry in entries if entry.pid >= 0}),
+                num_identities=len({entry.pid for entry in entries if is_identity_pid(entry.pid)}),
                 num_skipped=len(self._skipped),
                 skipped=tuple(self._skipped),
                 loaded_from_cache=self._loaded_from_cache,
@@ -570,3 +593,12 @@ def _backbone_fingerprint(backbone: str, pretrained: str | None, image_size: tup
         weights = checkpoint_fingerprint(pretrained)
     text = f"zero-shot|{backbone}|{weights}|{image_size[0]}x{image_size[1]}"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _content_sha256(image: ImageSource) -> str | None:
+    """Return the SHA-256 of a query given as a file path or bytes; None for an in-memory image."""
+    if isinstance(image, bytes | bytearray | memoryview):
+        return hashlib.sha256(image).hexdigest()
+    if isinstance(image, str | os.PathLike) and Path(image).is_file():
+        return file_sha256(Path(image))
+    return None

@@ -109,6 +109,11 @@ def parse_pid_camid(file_name: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2)) - 1
 
 
+def is_identity_pid(pid: int) -> bool:
+    """Tell whether a parsed pid names a person: Market-1501 uses 0000 for distractors and -1 for junk."""
+    return pid > 0
+
+
 def scan_gallery(
     folder: str | os.PathLike[str], extensions: Iterable[str] = IMAGE_EXTENSIONS
 ) -> list[GalleryFile]:

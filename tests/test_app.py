@@ -34,6 +34,7 @@ def checkpoint(tmp_path_factory) -> Path:
     return save_tiny_checkpoint(
         tmp_path_factory.mktemp("ckpt") / "tiny.safetensors",
         training_data="synthetic persons (demo preset)",
+        preset="demo",
         metrics={"T2I R1": 12.5},
     )
 
@@ -171,12 +172,12 @@ def test_k_larger_than_gallery_says_so(handlers):
 
 def test_image_search_marks_by_file_name(handlers, gallery):
     items, status = handlers.search_by_image(str(gallery / market_name(3, 0)), GALLERY_SIZE)
-    assert len(items) == GALLERY_SIZE
+    assert len(items) == GALLERY_SIZE - 1  # the query file itself is left out
     matches = [caption for _, caption in items if caption.endswith(app_module.MATCH_MARK)]
-    assert len(matches) == NUM_CAMERAS
+    assert len(matches) == NUM_CAMERAS - 1
     assert all("pid 3 " in caption for caption in matches)
-    assert items[0][1].endswith(app_module.MATCH_MARK), "the query image itself is in the gallery"
     assert "Query pid 3" in status
+    assert "left out of the results" in status
 
 
 def test_image_search_without_upload(handlers):
@@ -288,6 +289,21 @@ def test_model_tab_text(engine):
     assert "synthetic persons (demo preset)" in text
     assert "T2I R1" in text
     assert "results on real photos are weak" in text
+
+
+def test_model_tab_note_only_for_demo(tmp_path):
+    plain = save_tiny_checkpoint(tmp_path / "plain.safetensors", training_data="my own data")
+    engine = ReIDEngine.from_checkpoint(plain, cache_root=tmp_path / "cache")
+    text = app_module.describe_model(engine)
+    assert "my own data" in text
+    assert "results on real photos are weak" not in text
+
+
+def test_distractor_query_gets_no_marks(engine):
+    response = engine.search_text("a person", k=3)
+    items = app_module.render_results(response, 0)
+    assert all("✓" not in caption and "✗" not in caption for _, caption in items)
+    assert "Query pid" not in app_module.summarise_response(response, 0)
 
 
 def test_missing_default_checkpoint_message(monkeypatch, tmp_path):

@@ -92,13 +92,32 @@ def test_image_search_matches_brute_force(engine, gallery):
     response = engine.search_image(query_path, k=GALLERY_SIZE)
 
     order, scores = _brute_force_order(query.numpy(), embedded.i2i)
-    assert [r.path for r in response.results] == [paths[i] for i in order]
-    assert [r.score for r in response.results] == pytest.approx(scores.tolist(), abs=1e-5)
-    assert response.results[0].path == str(query_path)
+    assert paths[order[0]] == str(query_path)  # the photo is its own nearest neighbour...
+    kept = order[1:]  # ...so the engine leaves the identical file out
+    assert [r.path for r in response.results] == [paths[i] for i in kept]
+    assert [r.score for r in response.results] == pytest.approx(scores[1:].tolist(), abs=1e-5)
+    assert [r.rank for r in response.results] == list(range(1, GALLERY_SIZE))
+    assert any("left out" in message for message in response.messages)
+
+
+def test_query_bytes_from_gallery_left_out(engine, gallery):
+    query_path = gallery / market_name(3, 0)
+    response = engine.search_image(query_path.read_bytes(), k=5)
+    assert len(response.results) == 5
+    assert str(query_path) not in [r.path for r in response.results]
+
+
+def test_distractors_not_counted_as_identities(checkpoint, tmp_path):
+    folder = make_gallery(tmp_path / "with-distractors", num_pids=2, num_cameras=2)
+    draw_person(7, 0).save(folder / "0000_c1s1_000001_01.jpg")
+    engine = ReIDEngine.from_checkpoint(checkpoint, gallery=folder, cache_root=tmp_path / "cache")
+    stats = engine.stats()
+    assert stats.num_images == 5
+    assert stats.num_identities == 2
 
 
 def test_results_carry_pid_camid(engine, gallery):
-    response = engine.search_image(gallery / market_name(3, 2), k=GALLERY_SIZE)
+    response = engine.search_text("a person", k=GALLERY_SIZE)
     labels = {(Path(r.path).name, r.pid, r.camid) for r in response.results}
     expected = {(market_name(p, c), p, c) for p in range(1, NUM_PIDS + 1) for c in range(NUM_CAMERAS)}
     assert labels == expected
@@ -210,7 +229,9 @@ def test_empty_gallery(checkpoint, tmp_path):
 def test_one_image_gallery(checkpoint, tmp_path):
     make_gallery(tmp_path / "one", num_pids=1, num_cameras=1)
     engine = ReIDEngine.from_checkpoint(checkpoint, gallery=tmp_path / "one", cache_root=tmp_path / "cache")
-    response = engine.search_image(tmp_path / "one" / market_name(1, 0), k=10)
+    query = tmp_path / market_name(1, 1)
+    draw_person(1, 1).save(query)
+    response = engine.search_image(query, k=10)
     assert len(response.results) == 1
     assert response.results[0].pid == 1
 
@@ -238,8 +259,9 @@ def test_unusual_text_searches(engine):
         assert response.messages == ()
 
 
-def test_query_image_sources(engine, gallery):
-    path = gallery / market_name(1, 0)
+def test_query_image_sources(engine, tmp_path):
+    path = tmp_path / "query.jpg"
+    draw_person(1, 0).convert("L").convert("RGB").save(path)  # not a file of the gallery
     by_path = engine.search_image(path, k=3)
     by_bytes = engine.search_image(path.read_bytes(), k=3)
     by_pil = engine.search_image(Image.open(path), k=3)
