@@ -191,15 +191,42 @@ def describe_model(engine: ReIDEngine) -> str:
             )
     metrics = metadata.get("metrics")
     if isinstance(metrics, dict) and metrics:
-        rows = ["| metric | value |", "|---|---|"]
-        rows += [
-            f"| {escape_text(str(name))} | {escape_text(str(value))} |"
-            for name, value in sorted(metrics.items())
-        ]
-        lines.append("\n".join(rows))
+        lines.append(format_metrics(metrics))
     if metadata.get("preset") == "demo":
         lines.append(f"*{DEMO_NOTE}*")
     return "\n\n".join(lines)
+
+
+RANKING_METRICS = (("r1", "R1"), ("r5", "R5"), ("r10", "R10"), ("map", "mAP"), ("minp", "mINP"))
+
+
+def format_metrics(metrics: dict[str, Any]) -> str:
+    """Render checkpoint metrics as Markdown: a task x metric table (percent) for `TASK_metric` keys."""
+    tasks = sorted({name.split("_", 1)[0] for name in metrics if "_" in name})
+    table_keys = {f"{task}_{key}" for task in tasks for key, _ in RANKING_METRICS}
+    rows = []
+    if tasks and table_keys & set(metrics):
+        rows += [
+            "| task | " + " | ".join(label for _, label in RANKING_METRICS) + " |",
+            "|---|" + "---:|" * 5,
+        ]
+        for task in tasks:
+            cells = [_format_value(metrics.get(f"{task}_{key}")) for key, _ in RANKING_METRICS]
+            rows.append(f"| {escape_text(task)} | " + " | ".join(cells) + " |")
+        rows.append("")
+        rows.append("Percent, on the test split of the checkpoint's training data.")
+    others = {name: value for name, value in metrics.items() if name not in table_keys}
+    if others:
+        rows += ["", "| metric | value |", "|---|---|"]
+        rows += [
+            f"| {escape_text(str(name))} | {escape_text(str(value))} |"
+            for name, value in sorted(others.items())
+        ]
+    return "\n".join(rows).strip()
+
+
+def _format_value(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) else "-"
 
 
 # Handlers ------------------------------------------------------------------------------------------

@@ -417,3 +417,13 @@ def test_api_explain(client, gallery):
     with Image.open(panel) as image:
         assert image.size[0] == 4 * 2 * 64
     assert "T2I cosine" in status
+
+
+def test_metrics_table_orders_ranks():
+    text = app_module.format_metrics(
+        {"I2I_r1": 10.07, "I2I_r10": 63.1, "I2I_r5": 45.0, "I2I_map": 21.4, "note": "x"}
+    )
+    header = next(line for line in text.splitlines() if line.startswith("| task"))
+    assert header.index("R5") < header.index("R10")
+    assert "| I2I | 10.07 | 45.00 | 63.10 | 21.40 | - |" in text
+    assert "| note | x |" in text
