@@ -243,8 +243,8 @@ class AppHandlers:
     ) -> None:
         self.engine = engine
         self.image_cache = image_cache if image_cache is not None else ImageFileCache()
-        # Server folders that visitors may index; empty disables indexing by path, since on a
-        # public server any readable folder would otherwise become browsable.
+        # Server folders that visitors may index. With none, indexing by path is disabled, because
+        # on a public server any readable folder would otherwise become browsable.
         self.folder_roots = tuple(Path(root).resolve() for root in folder_roots)
 
     def _gallery_items(self, response: SearchResponse, query_pid: int | None) -> list[tuple[str, str]]:
@@ -255,7 +255,7 @@ class AppHandlers:
     def search_by_text(
         self, text: str | None, k: float, pid: float | None
     ) -> tuple[list[tuple[str, str]], str]:
-        """Rank the gallery for a description. A known `pid` (0 or more) marks results right or wrong."""
+        """Rank the gallery for a description. A known `pid` (1 or more) marks results right or wrong."""
         query_pid = _optional_pid(pid)
         try:
             response = self.engine.search_text(text or "", k=int(k))
