@@ -357,3 +357,37 @@ def test_torchrun_two_cpu_processes(tiny_data, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "ddp" / "model.safetensors").is_file()
     assert "evaluation" in result.stderr
+
+
+@pytest.mark.slow
+def test_ablation_runner_tiny(tiny_data, tmp_path):
+    from train.ablation import VARIANTS, format_table, run_ablation
+
+    base = load_config(
+        REPO_ROOT / "train/configs/synthetic_ablation.yaml",
+        [
+            f"output_dir={tmp_path}",
+            "name=ablation",
+            f"data.t2i_root={tiny_data}",
+            f"data.i2i_root={tiny_data}",
+            "stage2.epochs=1",
+            *[override for override in TINY_OVERRIDES if not override.startswith("stage2.")],
+        ],
+    )
+    rows = run_ablation(base, seeds=[0])
+    assert [row["variant"] for row in rows] == [name for _, name, *_ in VARIANTS]
+    for row in rows:
+        assert {"T2I_r1", "T2I_map", "I2I_r1", "I2I_map"} <= set(row)
+
+    # Every variant starts from the one stage-0 checkpoint of its seed.
+    stage0 = tmp_path / "ablation" / "seed0" / "stage0" / "checkpoints" / "stage0.safetensors"
+    assert stage0.is_file()
+    baseline = hpl.read_checkpoint_info(tmp_path / "ablation" / "seed0" / "baseline" / "model.safetensors")
+    assert baseline.config.task_routed is False and baseline.config.hierarchical_prompts is False
+    full = hpl.read_checkpoint_info(tmp_path / "ablation" / "seed0" / "trt_hpl_cmpr" / "model.safetensors")
+    assert full.config.cmpr is True
+    assert full.metadata["stages"] == ["stage0", "stage1", "stage2"]
+
+    table = format_table(rows, "demo")
+    assert table.count("\n| ") == 5  # header and four variants
+    assert "+ TRT + HPL + CMPR" in table
