@@ -62,17 +62,24 @@ def save_checkpoint(
         tensors[name] = tensor.contiguous().clone()
     header = {"format": FORMAT, "config": json.dumps(model.config.to_dict()), "metadata": metadata_json}
 
+    write_safetensors_atomically(tensors, path, header)
+    logger.info("saved checkpoint %s (%d tensors)", path, len(tensors))
+    return path
+
+
+def write_safetensors_atomically(
+    tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]
+) -> None:
+    """Write a safetensors file through a temporary sibling and a rename, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(descriptor)
     try:
-        save_file(tensors, temporary, metadata=header)
+        save_file(tensors, temporary, metadata=metadata)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
-    logger.info("saved checkpoint %s (%d tensors)", path, len(tensors))
-    return path
 
 
 def resolve_checkpoint_path(source: str | os.PathLike[str]) -> Path:

@@ -7,16 +7,14 @@ the previous complete state or the new one, never a half-written file.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
 
+from hpl.checkpoint import write_safetensors_atomically
 from hpl.models.hpl import HPLConfig, HPLModel, build_model
 
 FORMAT = "hpl-train-state/1"
@@ -60,15 +58,7 @@ def save_state(
         "optimizer_scalars": json.dumps(optimizer_scalars),
         "progress": json.dumps(progress.__dict__),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(descriptor)
-    try:
-        save_file(tensors, temporary, metadata=header)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    write_safetensors_atomically(tensors, path, header)
 
 
 @dataclass
