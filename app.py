@@ -124,7 +124,9 @@ def draw_result_tile(path: str, match: bool | None) -> Image.Image:
 def caption_result(rank: int, score: float, pid: int, match: bool | None) -> str:
     """Caption of a result tile: rank, score, pid and the verdict when the query's pid is known."""
     pid_text = str(pid) if pid >= 0 else "?"
-    verdict = "" if match is None else (f" {MATCH_MARK}" if match else f" {MISMATCH_MARK}")
+    verdict = ""
+    if match is not None:
+        verdict = f" {MATCH_MARK}" if match else f" {MISMATCH_MARK}"
     return f"#{rank} {score:.3f} pid {pid_text}{verdict}"
 
 
@@ -277,7 +279,7 @@ class AppHandlers:
         return self._gallery_items(response, query_pid), summarise_response(response, query_pid)
 
     def preview_image(self, image_file: str | None) -> tuple[Image.Image | None, str]:
-        """Show an upload as the model reads it (upright RGB), or say why it cannot be read."""
+        """Show an upload as the loader converts it (upright RGB, full size), or the reason it cannot be read."""
         if not image_file:
             return None, ""
         try:

@@ -3,7 +3,7 @@
 Serves the app on 127.0.0.1 and times `engine.search_text` directly, then the `/search_text` endpoint
 through gradio_client with one client and with several concurrent clients. Prints p50/p95, the
 ratios to the bare call, failed requests and the machine. Uses the demo checkpoint and gallery from
-assets/ when both exist, else a random-init hpl-tiny model and a generated gallery (it says which).
+assets/ when both exist, else a random-init hpl-tiny model and a generated gallery, and prints which.
 
     python benchmarks/app.py [--requests 40] [--clients 8] [--time-limit 120] [--threads N]
 """

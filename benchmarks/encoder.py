@@ -2,8 +2,8 @@
 
 Run from the repository root: `python -m benchmarks.encoder [--repeats N]`.
 
-Both sides run the same backbone weights on the same batch in eval mode without gradients, calls
-alternating; the ratio HPL / open_clip is the figure to read (target: at most 1.05).
+Both sides run the same backbone weights on the same batch in eval mode without gradients, with
+calls alternating. The ratio HPL / open_clip is the figure to read (target: at most 1.05).
 """
 
 from __future__ import annotations

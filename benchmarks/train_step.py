@@ -2,7 +2,7 @@
 
 Run from the repository root: `python -m benchmarks.train_step [--repeats N]`.
 
-Both models share the backbone, the batch (pairs plus I2I images) and the optimiser; the full model
+Both models share the backbone, the batch (pairs plus I2I images) and the optimiser. The full model
 adds the second class token, L_cic, the inversion networks, the prompt encoder, L_ILPA and L_CMPR.
 Steps alternate between the two; the ratio full / baseline is the figure to read (target: at most 1.5).
 """

@@ -30,7 +30,7 @@ _PICKLE_SIGNATURES = (b"PK\x03\x04", b"\x80")  # zip archive of torch.save, or a
 
 @dataclass(frozen=True)
 class CheckpointInfo:
-    """What a checkpoint says about itself, read without building the model."""
+    """Config and metadata stored in a checkpoint's header, read without building the model."""
 
     path: Path
     config: HPLConfig

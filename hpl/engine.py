@@ -60,7 +60,7 @@ class SearchResponse:
 
 @dataclass(frozen=True)
 class GalleryStats:
-    """What the current gallery index contains and what was left out of it."""
+    """Counts of the current gallery index and the files left out of it."""
 
     folder: str | None
     index_dir: str | None

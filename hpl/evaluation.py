@@ -24,7 +24,9 @@ Transform = Callable[[object], torch.Tensor]
 class RecordImages(Dataset):
     """Images of `records` through `transform`; unreadable files yield a zero image and `valid=False`."""
 
-    def __init__(self, records: Sequence[ImageRecord], transform: Transform, image_size: tuple[int, int]) -> None:
+    def __init__(
+        self, records: Sequence[ImageRecord], transform: Transform, image_size: tuple[int, int]
+    ) -> None:
         self.records = list(records)
         self.transform = transform
         self.image_size = image_size

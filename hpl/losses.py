@@ -1,7 +1,7 @@
 """Loss functions of HPL, each a pure function of tensors returning a scalar.
 
 Names follow "Hierarchical Prompt Learning for Image- and Text-Based Person Re-Identification"
-(Zhou et al., AAAI 2026); the base losses come from IRRA (SDM, shared ID classifier), BoT (BNNeck ID
+(Zhou et al., AAAI 2026). The base losses come from IRRA (SDM, shared ID classifier), BoT (BNNeck ID
 loss with label smoothing, batch-hard triplet) and CLIP-ReID (label-aware contrastive prompt losses).
 Shapes: B batch, E feature width, N labels, K pseudo tokens, D token width.
 """

@@ -58,7 +58,7 @@ def handlers(engine) -> app_module.AppHandlers:
 
 @pytest.fixture(scope="module")
 def bad_files(tmp_path_factory) -> dict[str, Path]:
-    """Uploads that must be answered with a message: empty, text, truncated and oversized images."""
+    """Uploads that must get a message, not a crash: empty, text, truncated and oversized images."""
     folder = tmp_path_factory.mktemp("bad")
     files = {
         "empty": folder / "empty.jpg",

@@ -42,7 +42,7 @@ def test_sdm_near_zero_for_perfect_alignment():
     assert loss.item() < 1e-6
 
 
-def test_t2i_id_loss_is_mean_of_two_cross_entropies():
+def test_t2i_id_loss_averages_both():
     image_logits = torch.tensor([[2.0, 0.0], [0.0, 1.0]])
     text_logits = torch.tensor([[0.5, 0.5], [1.0, 0.0]])
     labels = torch.tensor([0, 1])

@@ -25,7 +25,8 @@ def test_encode_image_shapes_and_finite(model):
     features = model.encode_image(_images())
     assert features.i2i.shape == (3, model.embed_dim)
     assert features.t2i.shape == (3, model.embed_dim)
-    assert torch.isfinite(features.i2i).all() and torch.isfinite(features.t2i).all()
+    assert torch.isfinite(features.i2i).all()
+    assert torch.isfinite(features.t2i).all()
 
 
 def test_encode_image_normalize(model):
@@ -64,7 +65,8 @@ def test_joint_baseline_has_one_class_token():
     assert baseline.visual.num_class_tokens == 1
     assert output.sequence.shape[1] == 1 + rows * cols
     assert torch.equal(output.i2i, output.t2i)
-    assert baseline.prompts is None and baseline.image_inversion is None
+    assert baseline.prompts is None
+    assert baseline.image_inversion is None
 
 
 def test_pseudo_token_paths(model):
@@ -88,7 +90,8 @@ def test_text_inversion_ignores_padding(model):
     tokens = tokenize(["a man", "a woman in a long red coat with a black umbrella"], model.context_length)
     text = model.encode_text_sequence(tokens)
     short_eot = int(tokens[0].argmax())
-    assert text.padding_mask[0, short_eot + 1 :].all() and not text.padding_mask[1].any()
+    assert text.padding_mask[0, short_eot + 1 :].all()
+    assert not text.padding_mask[1].any()
     changed = text._replace(sequence=text.sequence.clone())
     changed.sequence[0, short_eot + 1 :] += 100.0  # padding positions of the short caption
     assert torch.allclose(model.invert_text(text), model.invert_text(changed), atol=1e-5)
@@ -111,7 +114,8 @@ def test_prompt_encoder_is_frozen_copy(model):
 
 def test_inference_only_model_has_no_heads():
     model = hpl.create_model(num_labels=0, image_size=IMAGE_SIZE)
-    assert model.classifier_i2i is None and model.prompts is None
+    assert model.classifier_i2i is None
+    assert model.prompts is None
     with pytest.raises(RuntimeError, match="no identity prompts"):
         model.encode_prompts(torch.tensor([0]))
 

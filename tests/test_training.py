@@ -161,7 +161,8 @@ def test_cmpr_switch_drops_the_cmpr_loss():
     torch.manual_seed(0)
     model = hpl.create_model(num_labels=NUM_LABELS, image_size=IMAGE_SIZE, cmpr=False)
     weights = RepresentationStage(LossSettings()).weights(model)
-    assert "cmpr" not in weights and weights["ilpa"] == pytest.approx(0.4)
+    assert "cmpr" not in weights
+    assert weights["ilpa"] == pytest.approx(0.4)
 
 
 def test_stage0_trains_encoders_and_resets_i2i_token(model):
@@ -383,7 +384,8 @@ def test_ablation_runner_tiny(tiny_data, tmp_path):
     stage0 = tmp_path / "ablation" / "seed0" / "stage0" / "checkpoints" / "stage0.safetensors"
     assert stage0.is_file()
     baseline = hpl.read_checkpoint_info(tmp_path / "ablation" / "seed0" / "baseline" / "model.safetensors")
-    assert baseline.config.task_routed is False and baseline.config.hierarchical_prompts is False
+    assert baseline.config.task_routed is False
+    assert baseline.config.hierarchical_prompts is False
     full = hpl.read_checkpoint_info(tmp_path / "ablation" / "seed0" / "trt_hpl_cmpr" / "model.safetensors")
     assert full.config.cmpr is True
     assert full.metadata["stages"] == ["stage0", "stage1", "stage2"]

@@ -76,11 +76,12 @@ class ImageFeatures(NamedTuple):
 class HPLModel(nn.Module):
     """One model for image-to-image and text-to-image person retrieval.
 
-    Parts, named as in "Hierarchical Prompt Learning for Image- and Text-Based Person
-    Re-Identification" (Zhou et al., AAAI 2026): `visual` (M_v with task routing), `text` (M_t),
-    `prompt_encoder` (the frozen M~_t, without a vocabulary table), `prompts` (identity context
-    vectors and templates), `image_inversion` (I_v), `text_inversion` (I_t), `bnneck` with
-    `classifier_i2i` (BoT's I2I head) and `classifier_t2i` (IRRA's shared ID classifier).
+    Parts are named as in "Hierarchical Prompt Learning for Image- and Text-Based Person
+    Re-Identification" (Zhou et al., AAAI 2026). The encoders are `visual` (M_v with task routing),
+    `text` (M_t) and `prompt_encoder` (the frozen M~_t, without a vocabulary table). `prompts` contains
+    the identity context vectors and templates, and `image_inversion` (I_v) and `text_inversion`
+    (I_t) make pseudo tokens. The heads are `bnneck` with `classifier_i2i` (BoT's I2I head) and
+    `classifier_t2i` (IRRA's shared ID classifier).
     """
 
     def __init__(self, config: HPLConfig, clip: nn.Module) -> None:

@@ -11,7 +11,7 @@ class InversionNetwork(nn.Module):
 
     K learnable query tokens are put in front of the projected input sequence, `depth` pre-norm
     transformer blocks mix them, and the query outputs are projected to the token width D. HPL
-    (Zhou et al., AAAI 2026) specifies four ViT-style blocks; the query-token design, the width (D)
+    (Zhou et al., AAAI 2026) specifies four ViT-style blocks. The query-token design, the width (D)
     and the input (the encoder's full output sequence) are our choices.
     """
 

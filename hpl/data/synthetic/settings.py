@@ -58,7 +58,7 @@ class SyntheticSettings:
     caption_colour_error_rate: float = 0.0  # chance that a named colour is replaced by a similar one
 
     # instance difficulty
-    held_object_rate: float = 0.6  # chance that a person holds a phone, umbrella, cup or box
+    held_object_rate: float = 0.6  # chance that a person carries a phone, umbrella, cup or box
     standing_rate: float = 0.15  # chance of a standing pose instead of a walking one
     scale_jitter: float = 0.06  # max relative change of the person's height in the crop
     shift_jitter: float = 0.06  # max horizontal shift as a fraction of the crop width
@@ -70,10 +70,10 @@ class SyntheticSettings:
 
 
 PRESETS: dict[str, SyntheticSettings] = {
-    # Meant for a whole CPU training within about 30 minutes: about 680 merged training identities
+    # Meant for a whole CPU training within about 30 minutes: 690 merged training identities
     # (seed 0), 100 test identities per dataset, distinct people and captions naming most attributes
     # correctly. A from-scratch ViT overfits a few hundred captioned images within minutes, so the
-    # CUHK-PEDES part holds several thousand.
+    # CUHK-PEDES part contains several thousand.
     "demo": SyntheticSettings(cuhk_only_train_ids=500, cuhk_images=(5, 8)),
     # Meant to stay far from saturation: 750/750 Market identities and 1,000 CUHK-PEDES test identities
     # as in the real sets, groups dressed alike, partial and sometimes wrong captions, more occlusion,
