@@ -133,8 +133,8 @@ def describe_machine() -> str:
     )
 
 
-# Noise levels of the benchmark and what they resemble. The vectorised code only sorts the gallery
-# entries that beat a query's least similar positive, so it gains most when the model is good.
+# Noise levels of the benchmark and what they resemble. The last one is the worst case for any
+# shortcut that skips gallery entries ranked behind every positive: nearly none can be skipped.
 NOISE_LEVELS = {
     "trained-model-like": 1.0,
     "weak model": 1.5,

@@ -14,17 +14,18 @@ the filtered ranking.
 Ties in similarity are broken by gallery order, so the ranking is the one that a stable
 `argsort(-simmat)` produces.
 
-The implementation never sorts a whole gallery row. CMC, AP and INP only need the rank of every
-positive in the filtered list, and only entries at least as similar as the query's least similar
-positive can rank ahead of a positive. So each query bins just those candidates against its few
-positives (binary search), a small part of the gallery for a good model and all of it in the worst
-case. benchmarks/metrics.py measures both cases against a per-query full sort.
+The implementation never sorts a gallery row. CMC, AP and INP only need the rank of every
+positive in the filtered list. Each row's entries are bucketed on a uniform grid between its least
+similar positive and its maximum, with about four entries per bucket. The bucket counts give, for
+each positive, the number of entries in higher buckets. The few entries that share a bucket with a
+positive are then ordered exactly. The cost is a handful of linear passes over the similarity matrix,
+whatever the model's quality. benchmarks/metrics.py measures it against a per-query full sort.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,9 +34,13 @@ import torch
 logger = logging.getLogger(__name__)
 
 # Upper bound on the number of similarity entries (queries x gallery) handled at once. Each entry
-# costs at most about 20 bytes of temporaries (a few boolean masks and one float copy), plus the
-# candidates, so a chunk stays below about 100 MB whatever Q and G are.
-_CHUNK_ENTRIES = 4_000_000
+# costs about 20 bytes of temporaries (a float copy, bucket numbers, a mask and the histogram), so
+# a chunk stays near 10 MB and in cache.
+_CHUNK_ENTRIES = 500_000
+
+# Average gallery entries per bucket of the similarity grid (see _score_chunk). Fewer buckets keep
+# the per-row histograms in cache; more shrink the set of entries that are compared exactly.
+_ENTRIES_PER_BUCKET = 4
 
 ArrayLike = np.ndarray | torch.Tensor | Sequence[float] | Sequence[int]
 
@@ -178,13 +183,22 @@ def _evaluate(
 
     num_queries, num_gallery = sims.shape
     chunk_size = max(1, _CHUNK_ENTRIES // max(num_gallery, 1))
+    same_rows, same_cols = _same_pid_entries(q_pids, g_pids)
     first_ranks = [np.zeros(0, dtype=np.int64)]
     average_precisions = [np.zeros(0)]
     inverse_precisions = [np.zeros(0)]
     for start in range(0, num_queries, chunk_size):
         stop = min(start + chunk_size, num_queries)
+        low, high = np.searchsorted(same_rows, [start, stop])
         q_camid_chunk = None if q_camids is None else q_camids[start:stop]
-        first, ap, inp = _score_chunk(sims[start:stop], q_pids[start:stop], g_pids, q_camid_chunk, g_camids)
+        first, ap, inp = _score_chunk(
+            sims[start:stop],
+            (same_rows[low:high] - start, same_cols[low:high]),
+            q_pids[start:stop],
+            g_pids,
+            q_camid_chunk,
+            g_camids,
+        )
         first_ranks.append(first)
         average_precisions.append(ap)
         inverse_precisions.append(inp)
@@ -200,6 +214,7 @@ def _evaluate(
 
 def _score_chunk(
     sims: np.ndarray,
+    same_pid: tuple[np.ndarray, np.ndarray],
     q_pids: np.ndarray,
     g_pids: np.ndarray,
     q_camids: np.ndarray | None,
@@ -207,7 +222,8 @@ def _score_chunk(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Score the C queries of one chunk.
 
-    sims: (C, G). Returns, for the valid queries only (V of them, in query order): the 1-based
+    sims: (C, G). same_pid: the (row, gallery index) pairs with equal pids, sorted by row.
+    Returns, for the valid queries only (V of them, in query order): the 1-based
     filtered rank of the first positive (V,), the average precision (V,) and the inverse negative
     penalty (V,).
     """
@@ -216,52 +232,55 @@ def _score_chunk(
     if num_gallery == 0:
         return empty.astype(np.int64), empty, empty
 
-    # Step 1: list the entries sharing the query's pid. With camids, those that also share its
-    # camid are removed (neither positive nor negative), and the others are the positives.
-    same_flat = np.flatnonzero(q_pids[:, None] == g_pids[None, :])
-    same_rows, same_cols = np.divmod(same_flat, num_gallery)
+    # Step 1: the entries sharing the query's pid. With camids, those that also share its camid
+    # are removed (neither positive nor negative), and the others are the positives.
+    same_rows, same_cols = same_pid
     if q_camids is None or g_camids is None:
-        is_positive = np.ones(same_flat.size, dtype=bool)
+        is_positive = np.ones(same_rows.size, dtype=bool)
     else:
         is_positive = q_camids[same_rows] != g_camids[same_cols]
-
-    # Step 2: sort each row's positives best first, ties by gallery index.
-    pos_rows, pos_cols = same_rows[is_positive], same_cols[is_positive]
-    pos_keys = -sims[pos_rows, pos_cols]  # ascending key: a smaller key ranks higher
-    order = np.lexsort((pos_cols, pos_keys, pos_rows))
-    pos_rows, pos_cols, pos_keys = pos_rows[order], pos_cols[order], pos_keys[order]
+    pos_rows, pos_cols = same_rows[is_positive], same_cols[is_positive]  # sorted by row
     num_positives = np.bincount(pos_rows, minlength=num_rows)  # (C,)
     pos_start = np.cumsum(num_positives) - num_positives
     valid_rows = np.flatnonzero(num_positives)
     if valid_rows.size == 0:
         return empty.astype(np.int64), empty, empty
 
-    # Step 3: only negatives at least as similar as the row's least similar positive can rank
-    # ahead of a positive, so the rest of the row is never looked at again. Rows without
-    # positives get an infinite threshold and so no candidates.
-    worst_positive = np.full(num_rows, np.inf, dtype=sims.dtype)
-    worst_positive[valid_rows] = -pos_keys[pos_start[valid_rows] + num_positives[valid_rows] - 1]
-    is_candidate = sims >= worst_positive[:, None]  # (C, G)
-    is_candidate[same_rows, same_cols] = False  # positives and removed entries are not negatives
-    cand_keys = -sims[is_candidate]  # row-major, so each row's candidates are contiguous
-    num_candidates = np.count_nonzero(is_candidate, axis=1)
-    cand_start = np.cumsum(num_candidates) - num_candidates
+    # Step 2: bucket every entry on a uniform grid spanning [least similar positive, row maximum],
+    # and count the entries of each bucket.
+    num_buckets = max(1, num_gallery // _ENTRIES_PER_BUCKET)
+    slots = num_buckets + 1
+    bucket = _bucket_entries(sims, num_buckets, pos_rows, pos_cols, pos_start, valid_rows)
+    bucket[same_rows[~is_positive], same_cols[~is_positive]] = 0  # removed entries never count
+    bucket += (np.arange(num_rows, dtype=bucket.dtype) * slots)[:, None]
+    per_row = np.bincount(bucket.ravel(), minlength=num_rows * slots).reshape(num_rows, slots)
+    # ahead_of_bucket[i]: entries in strictly higher buckets of the same row, all strictly more similar.
+    ahead_of_bucket = (per_row.sum(axis=1, keepdims=True) - np.cumsum(per_row, axis=1)).ravel()
+
+    # Step 3: entries sharing a bucket with a positive are ordered exactly: by similarity, then by
+    # gallery index. Buckets never interleave, so sorting by (row, -similarity, index) keeps each
+    # bucket contiguous and lists every row's positives in ranking order.
+    shares_bucket = np.zeros(num_rows * slots, dtype=bool)
+    shares_bucket[bucket[pos_rows, pos_cols]] = True
+    near = np.flatnonzero(shares_bucket[bucket])
+    near_rows, near_cols = np.divmod(near, num_gallery)
+    near_keys = -sims[near_rows, near_cols]
+    order = np.lexsort((near_cols, near_keys, near_rows))
+    near, near_rows, near_cols = near[order], near_rows[order], near_cols[order]
+    near_bucket = bucket.ravel()[near]
+    starts_group = np.ones(near.size, dtype=bool)
+    starts_group[1:] = near_bucket[1:] != near_bucket[:-1]
+    group_start = np.maximum.accumulate(np.where(starts_group, np.arange(near.size), 0))
+    ahead_in_bucket = np.arange(near.size) - group_start
 
     # Step 4: the 1-based rank of every positive in its row's filtered list.
-    pos_ranks = np.empty(pos_keys.size, dtype=np.int64)
-    for row in valid_rows:
-        positives = slice(pos_start[row], pos_start[row] + num_positives[row])
-        candidates = slice(cand_start[row], cand_start[row] + num_candidates[row])
-        negatives_ahead = _count_negatives_ahead(
-            pos_keys[positives],
-            pos_cols[positives],
-            cand_keys[candidates],
-            lambda row=row: np.flatnonzero(is_candidate[row]),
-        )
-        pos_ranks[positives] = np.arange(1, num_positives[row] + 1) + negatives_ahead
+    is_near_positive = q_pids[near_rows] == g_pids[near_cols]
+    if q_camids is not None and g_camids is not None:
+        is_near_positive &= q_camids[near_rows] != g_camids[near_cols]
+    pos_ranks = 1 + ahead_of_bucket[near_bucket[is_near_positive]] + ahead_in_bucket[is_near_positive]
 
     # Step 5: AP is the mean precision at the positives, and INP uses the rank of the last positive.
-    hits = np.arange(pos_keys.size) - pos_start[pos_rows] + 1
+    hits = np.arange(pos_ranks.size) - pos_start[pos_rows] + 1
     precision_sum = np.bincount(pos_rows, weights=hits / pos_ranks, minlength=num_rows)
     first_rank = pos_ranks[pos_start[valid_rows]]
     last_rank = pos_ranks[pos_start[valid_rows] + num_positives[valid_rows] - 1]
@@ -270,38 +289,53 @@ def _score_chunk(
     return first_rank, average_precision, inverse_negative_penalty
 
 
-def _count_negatives_ahead(
-    pos_keys: np.ndarray,
-    pos_cols: np.ndarray,
-    neg_keys: np.ndarray,
-    neg_cols: Callable[[], np.ndarray],
-) -> np.ndarray:
-    """Count, for each positive of one query, the negatives ranking ahead of it.
+def _same_pid_entries(q_pids: np.ndarray, g_pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """List the (row, gallery index) pairs with equal pids, sorted by row, then by gallery index.
 
-    pos_keys, pos_cols: (P,) negated similarities and gallery indices of the positives, sorted by
-    (key, index). neg_keys: (N,) negated similarities of the candidate negatives, in gallery order;
-    `neg_cols()` returns their gallery indices, computed only when a tie needs them. An entry ranks
-    ahead of another when its key is smaller, or equal with a smaller gallery index.
-    Returns (P,) counts.
+    Groups the gallery by pid once, so the cost follows the number of pairs, not Q x G.
     """
-    num_positives = pos_keys.size
-    positives_ahead = np.searchsorted(pos_keys, neg_keys, side="left")  # (N,)
-    # The first positive not strictly ahead ties when its key is equal. Clipping is safe: a count
-    # of P means every positive key is smaller.
-    tied = pos_keys.take(positives_ahead, mode="clip") == neg_keys
-    if tied.any():
-        # Composite integer keys (start of the tie group, gallery index) order the positives
-        # exactly, because within a tie group they are already in gallery order.
-        tied_cols = neg_cols()[tied]
-        stride = int(max(pos_cols.max(), tied_cols.max())) + 1
-        group_start = np.searchsorted(pos_keys, pos_keys, side="left")
-        pos_composite = group_start * stride + pos_cols
-        tied_composite = positives_ahead[tied] * stride + tied_cols
-        positives_ahead[tied] = np.searchsorted(pos_composite, tied_composite, side="left")
+    gallery_order = np.argsort(g_pids, kind="stable")
+    sorted_pids = g_pids[gallery_order]
+    first = np.searchsorted(sorted_pids, q_pids, side="left")
+    counts = np.searchsorted(sorted_pids, q_pids, side="right") - first
+    rows = np.repeat(np.arange(q_pids.size), counts)
+    offset_in_row = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    cols = gallery_order[np.repeat(first, counts) + offset_in_row]
+    return rows, cols
 
-    # A negative with b positives ahead of it ranks ahead of the positives at sorted position >= b.
-    histogram = np.bincount(positives_ahead, minlength=num_positives + 1)[:num_positives]
-    return np.cumsum(histogram)
+
+def _bucket_entries(
+    sims: np.ndarray,
+    num_buckets: int,
+    pos_rows: np.ndarray,
+    pos_cols: np.ndarray,
+    pos_start: np.ndarray,
+    valid_rows: np.ndarray,
+) -> np.ndarray:
+    """Map each entry to a bucket 0..num_buckets of its row, monotone in similarity.
+
+    Each row's grid has num_buckets equal buckets from its least similar positive to its maximum,
+    numbered 1..num_buckets; entries below the grid go to bucket 0 (or 1 when within one bucket of
+    the least similar positive). Every step (subtract, scale, clip, truncate) is monotone in
+    floating point, so an entry in a higher bucket is strictly more similar. Entries that share a
+    bucket are compared exactly by the caller. Returns (C, G) int32.
+    """
+    row_max = sims.max(axis=1)
+    low = row_max.copy()  # rows without positives get an empty grid, and no positive reads it
+    low[valid_rows] = np.minimum.reduceat(sims[pos_rows, pos_cols], pos_start[valid_rows])
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        scale = num_buckets / (row_max - low)
+    # A zero-width grid (every candidate equal) or an overflowing scale puts all candidates in
+    # bucket 1, where the exact comparison settles them.
+    scale[~np.isfinite(scale)] = 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        position = sims - low[:, None]
+        position *= scale[:, None]
+    position[scale == 0] = 0
+    np.clip(position, -1, num_buckets - 1, out=position)
+    bucket = position.astype(np.int32)
+    bucket += 1
+    return bucket
 
 
 def _summarise(

@@ -216,3 +216,39 @@ def test_format_results_table() -> None:
     lines = table.splitlines()
     assert lines[0].startswith("| task | R1 | R5 | R10 | mAP | mINP |")
     assert lines[2] == "| T2I | 50.00 | 100.00 | 100.00 | 66.67 | 58.33 | 2 | 0 |"
+
+
+@pytest.mark.parametrize("entries_per_bucket", [1, 1000])
+def test_bucket_grid_size_does_not_change_results(
+    monkeypatch: pytest.MonkeyPatch, entries_per_bucket: int
+) -> None:
+    # One bucket per row compares everything exactly; one entry per bucket compares almost nothing.
+    monkeypatch.setattr("hpl.metrics._ENTRIES_PER_BUCKET", entries_per_bucket)
+    rng = np.random.default_rng(11)
+    simmat = np.round(rng.standard_normal((40, 250)), 1).astype(np.float32)
+    q_pids, g_pids = rng.integers(0, 5, 40), rng.integers(0, 5, 250)
+    q_camids, g_camids = rng.integers(0, 3, 40), rng.integers(0, 3, 250)
+    actual = evaluate_i2i(simmat, q_pids, g_pids, q_camids, g_camids)
+    expected = reference_evaluate(simmat, q_pids, g_pids, q_camids, g_camids)
+    assert_same_result(actual, expected)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.full((3, 50), 0.25, dtype=np.float32),  # every entry tied: a zero-width grid
+        np.linspace(-3e38, 3e38, 150, dtype=np.float32).reshape(3, 50),  # the grid width overflows
+        np.linspace(0.5, 0.5 + 50 * np.finfo(np.float32).eps, 150, dtype=np.float32).reshape(3, 50),
+    ],
+    ids=["all-tied", "huge-range", "tiny-range"],
+)
+def test_degenerate_similarity_ranges(values: np.ndarray) -> None:
+    rng = np.random.default_rng(5)
+    simmat = rng.permuted(values, axis=1)
+    q_pids, g_pids = np.array([0, 1, 2]), rng.integers(0, 3, 50)
+    q_camids, g_camids = np.zeros(3, dtype=int), rng.integers(0, 2, 50)
+    assert_same_result(
+        evaluate_i2i(simmat, q_pids, g_pids, q_camids, g_camids),
+        reference_evaluate(simmat, q_pids, g_pids, q_camids, g_camids),
+    )
+    assert_same_result(evaluate_t2i(simmat, q_pids, g_pids), reference_evaluate(simmat, q_pids, g_pids))
