@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -211,6 +212,16 @@ def test_config_overrides_and_errors(tmp_path):
         load_config(tmp_path / "missing.yaml")
 
 
+def test_overrides_after_list_option():
+    from train.__main__ import build_parser
+    from train.config import parse_with_overrides
+
+    argv = ["--config", "x.yaml", "--stages", "stage1", "stage2", "name=try1", "stage2.epochs=3"]
+    args = parse_with_overrides(build_parser(), argv)
+    assert args.stages == ["stage1", "stage2"]
+    assert args.overrides == ["name=try1", "stage2.epochs=3"]
+
+
 @pytest.mark.parametrize("name", ["cuhk_market", "icfg_msmt", "rstp_duke", "synthetic", "synthetic_ablation"])
 def test_shipped_configs_load(name):
     config = load_config(REPO_ROOT / "train/configs" / f"{name}.yaml")
@@ -362,23 +373,23 @@ def test_torchrun_two_cpu_processes(tiny_data, tmp_path):
 
 @pytest.mark.slow
 def test_ablation_runner_tiny(tiny_data, tmp_path):
-    from train.ablation import VARIANTS, format_table, run_ablation
+    from train.ablation import METRICS, VARIANTS, main
 
-    base = load_config(
-        REPO_ROOT / "train/configs/synthetic_ablation.yaml",
-        [
-            f"output_dir={tmp_path}",
-            "name=ablation",
-            f"data.t2i_root={tiny_data}",
-            f"data.i2i_root={tiny_data}",
-            "stage2.epochs=1",
-            *[override for override in TINY_OVERRIDES if not override.startswith("stage2.")],
-        ],
-    )
-    rows = run_ablation(base, seeds=[0])
+    overrides = [
+        f"output_dir={tmp_path}",
+        "name=ablation",
+        f"data.t2i_root={tiny_data}",
+        f"data.i2i_root={tiny_data}",
+        "stage2.epochs=1",
+        *[override for override in TINY_OVERRIDES if not override.startswith("stage2.")],
+    ]
+    config = str(REPO_ROOT / "train/configs/synthetic_ablation.yaml")
+    assert main(["--config", config, "--seeds", "0", *overrides]) == 0
+    with open(tmp_path / "ablation" / "ablation.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
     assert [row["variant"] for row in rows] == [name for _, name, *_ in VARIANTS]
     for row in rows:
-        assert {"T2I_r1", "T2I_map", "I2I_r1", "I2I_map"} <= set(row)
+        assert all(row[metric] for metric in METRICS)
 
     # Every variant starts from the one stage-0 checkpoint of its seed.
     stage0 = tmp_path / "ablation" / "seed0" / "stage0" / "checkpoints" / "stage0.safetensors"
@@ -390,6 +401,6 @@ def test_ablation_runner_tiny(tiny_data, tmp_path):
     assert full.config.cmpr is True
     assert full.metadata["stages"] == ["stage0", "stage1", "stage2"]
 
-    table = format_table(rows, "demo")
+    table = (tmp_path / "ablation" / "ablation.md").read_text()
     assert table.count("\n| ") == 5  # header and four variants
     assert "+ TRT + HPL + CMPR" in table

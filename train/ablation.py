@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from train.config import TrainConfig, load_config, save_config
+from train.config import TrainConfig, load_config, parse_with_overrides, save_config
 from train.trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -105,10 +105,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="training seeds (default: 0 1)")
     parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=[slug for slug, *_ in VARIANTS],
+        help="train only these variants (default: all four)",
+    )
+    parser.add_argument(
         "--out", type=Path, help="markdown table to write (default: <run folder>/ablation.md)"
     )
     parser.add_argument("overrides", nargs="*", help="config overrides such as stage2.epochs=3")
-    args = parser.parse_args(argv)
+    args = parse_with_overrides(parser, argv)
 
     base = load_config(args.config, args.overrides)
     base.run_dir.mkdir(parents=True, exist_ok=True)

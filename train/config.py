@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import sys
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,6 +141,19 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return value
+
+
+def parse_with_overrides(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse `argv` with `parser`, collecting every `key=value` argument into `args.overrides`.
+
+    Overrides may then follow an option that takes a list (`--seeds 0 1 stage2.epochs=3`), which
+    argparse alone would hand to that option.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    overrides = [arg for arg in argv if "=" in arg and not arg.startswith("-")]
+    args = parser.parse_args([arg for arg in argv if arg not in overrides])
+    args.overrides = overrides
+    return args
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
