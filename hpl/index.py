@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 TASKS = ("i2i", "t2i")
-KINDS = ("flat", "ivf", "hnsw")
+KINDS = ("flat", "ivf", "ivfpq", "hnsw")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 MANIFEST_NAME = "manifest.json"
 ENTRIES_NAME = "entries.json"
@@ -53,6 +53,21 @@ _LABELLED_NAME = re.compile(r"^(-?\d+)_c(\d+)(?:s\d+)?_")
 # k-means stays fast at a million vectors. faiss warns below 39 training vectors per list.
 _IVF_TRAINING_PER_LIST = 64
 _IVF_MIN_PER_LIST = 39
+
+# ivfpq codes: one 4-bit sub-quantizer (16 centroids) per 8 feature dimensions, which faiss scans
+# with SIMD ("fast scan"). Training the 16 centroids well needs about 39 vectors per centroid.
+_PQ_DIMS_PER_CODE = 8
+_PQ_MIN_VECTORS = 16 * _IVF_MIN_PER_LIST
+
+# faiss 1.15 searches a flat index query by query, without BLAS, while (queries x D) < 128000, a
+# default tuned for machines with many OpenMP threads. With a few threads, one matrix product wins
+# from about 4 queries of width 512: with faiss 1.15.1 on 2 cores, 16 queries on 100k vectors took
+# 4 ms per query with BLAS and 13 ms without. So batches switch to BLAS there, unless the caller
+# has already changed the threshold.
+_FAISS_DIMENSION_AWARE_BLAS_DEFAULT = 128_000
+_BLAS_MIN_QUERY_ENTRIES = 4 * 512
+if faiss.cvar.distance_compute_blas_threshold == _FAISS_DIMENSION_AWARE_BLAS_DEFAULT:
+    faiss.cvar.distance_compute_blas_threshold = _BLAS_MIN_QUERY_ENTRIES
 
 
 class IndexMismatchError(ValueError):
@@ -93,9 +108,10 @@ class SearchResult:
 class IndexParams:
     """Kind of faiss index and its settings. Unset IVF settings are derived from the gallery size."""
 
-    kind: str = "flat"  # "flat" (exact), "ivf" or "hnsw"
+    kind: str = "flat"  # "flat" (exact), "ivf", "ivfpq" or "hnsw"
     nlist: int | None = None  # IVF lists; default about sqrt(G), see default_nlist
     nprobe: int | None = None  # IVF lists visited per query; default see default_nprobe
+    k_factor: int = 8  # ivfpq: candidates per requested result re-ranked with exact features
     hnsw_m: int = 32  # HNSW neighbours per node
     ef_construction: int = 80  # HNSW candidate list size while building
     ef_search: int = 128  # HNSW candidate list size while searching
@@ -178,17 +194,31 @@ def default_nprobe(nlist: int) -> int:
     """IVF lists visited per query: a sixteenth of the lists, at least 8 (or all when fewer).
 
     NOTE: this favours speed. At 1M vectors (nlist 1000, nprobe 62) benchmarks/search.py measured
-    recall@10 0.88 on clustered vectors and 0.17 on uniformly random ones, about 11x faster than
-    exact search. nprobe 128 reached 0.96 on the clustered set at about 6x. Set nprobe where recall
-    matters more than speed.
+    recall@10 0.88 on clustered vectors and 0.17 on uniformly random ones. That is about 10x
+    faster than exact search one query at a time, but slower than exact search over a batch of
+    100 queries, which uses BLAS. ivfpq is the faster option for large galleries.
     """
     return min(nlist, max(8, nlist // 16))
+
+
+def default_ivfpq_nprobe(nlist: int) -> int:
+    """IVF lists visited per query by ivfpq: a quarter of the lists, at least 16 (or all when fewer).
+
+    Compressed codes are cheap to scan, so ivfpq affords four times the lists of ivf. At 1M
+    clustered vectors (nlist 1000) benchmarks/search.py measured recall@10 0.99 at 250 lists.
+    """
+    return min(nlist, max(16, nlist // 4))
 
 
 def create_faiss_index(dim: int, params: IndexParams, num_vectors: int) -> faiss.Index:
     """Create an empty inner-product faiss index of width D for about `num_vectors` vectors.
 
+    Kinds: "flat" is exact. "ivf" scans the nprobe closest of nlist k-means lists. "ivfpq" scans
+    the same lists as 4-bit product-quantisation codes, then re-ranks the k * k_factor best
+    candidates with the exact features. "hnsw" walks a neighbour graph.
     IVF indexes still need training (see train_faiss_index) before vectors are added.
+    Raises ValueError for an unknown kind, or for ivfpq on a width not divisible by 8 or on fewer
+    than 624 vectors.
     """
     if params.kind == "flat":
         return faiss.IndexFlatIP(dim)
@@ -197,12 +227,31 @@ def create_faiss_index(dim: int, params: IndexParams, num_vectors: int) -> faiss
         index = faiss.index_factory(dim, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
         index.nprobe = params.nprobe or default_nprobe(nlist)
         return index
+    if params.kind == "ivfpq":
+        return _create_ivfpq_index(dim, params, num_vectors)
     if params.kind == "hnsw":
         index = faiss.index_factory(dim, f"HNSW{params.hnsw_m},Flat", faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = params.ef_construction
         index.hnsw.efSearch = params.ef_search
         return index
     raise ValueError(f"unknown index kind {params.kind!r}; expected one of {', '.join(KINDS)}")
+
+
+def _create_ivfpq_index(dim: int, params: IndexParams, num_vectors: int) -> faiss.Index:
+    """Create IVF lists of fast-scan PQ codes, wrapped in an exact re-ranking step."""
+    if dim % _PQ_DIMS_PER_CODE:
+        raise ValueError(f"ivfpq needs a feature width divisible by {_PQ_DIMS_PER_CODE}, got {dim}; use ivf")
+    if num_vectors < _PQ_MIN_VECTORS:
+        raise ValueError(
+            f"ivfpq needs at least {_PQ_MIN_VECTORS} gallery vectors to train its codes, got {num_vectors}; "
+            "use flat, which is exact and fast at this size"
+        )
+    nlist = params.nlist or default_nlist(num_vectors)
+    num_codes = dim // _PQ_DIMS_PER_CODE
+    index = faiss.index_factory(dim, f"IVF{nlist},PQ{num_codes}x4fs,RFlat", faiss.METRIC_INNER_PRODUCT)
+    faiss.extract_index_ivf(index).nprobe = params.nprobe or default_ivfpq_nprobe(nlist)
+    index.k_factor = params.k_factor
+    return index
 
 
 def train_faiss_index(index: faiss.Index, vectors: np.ndarray, seed: int = 0) -> None:
@@ -506,7 +555,7 @@ def _check_manifest(
 
 def _resolved_params(params: IndexParams, faiss_index: faiss.Index) -> IndexParams:
     """Record the IVF list count and nprobe actually used, so the manifest states them."""
-    if params.kind != "ivf":
+    if params.kind not in ("ivf", "ivfpq"):
         return params
     ivf = faiss.extract_index_ivf(faiss_index)
     return replace(params, nlist=int(ivf.nlist), nprobe=int(ivf.nprobe))
@@ -514,8 +563,10 @@ def _resolved_params(params: IndexParams, faiss_index: faiss.Index) -> IndexPara
 
 def _apply_search_params(faiss_index: faiss.Index, params: IndexParams) -> None:
     """Restore the search-time settings of an approximate index after reading it from disk."""
-    if params.kind == "ivf" and params.nprobe is not None:
+    if params.kind in ("ivf", "ivfpq") and params.nprobe is not None:
         faiss.extract_index_ivf(faiss_index).nprobe = params.nprobe
+    if params.kind == "ivfpq":
+        faiss_index.k_factor = params.k_factor
     if params.kind == "hnsw":
         faiss_index.hnsw.efSearch = params.ef_search
 

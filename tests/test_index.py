@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -371,8 +372,14 @@ def recall_at_10(index: GalleryIndex, gallery: np.ndarray, queries: np.ndarray) 
 
 @pytest.mark.parametrize(
     "params",
-    [IndexParams(kind="ivf"), IndexParams(kind="ivf", nlist=32, nprobe=8), IndexParams(kind="hnsw")],
-    ids=["ivf-default", "ivf-explicit", "hnsw"],
+    [
+        IndexParams(kind="ivf"),
+        IndexParams(kind="ivf", nlist=32, nprobe=8),
+        IndexParams(kind="ivfpq"),
+        IndexParams(kind="ivfpq", nlist=32, nprobe=16, k_factor=4),
+        IndexParams(kind="hnsw"),
+    ],
+    ids=["ivf-default", "ivf-explicit", "ivfpq-default", "ivfpq-explicit", "hnsw"],
 )
 def test_approximate_kinds_have_high_recall(params: IndexParams, tmp_path: Path) -> None:
     centres = np.random.default_rng(11).standard_normal((200, 64)).astype(np.float32)
@@ -396,7 +403,40 @@ def test_ivf_defaults_scale_with_gallery() -> None:
     assert hpl.index.default_nprobe(4) == 4
 
 
+def test_ivfpq_settings_survive_save(tmp_path: Path) -> None:
+    centres = np.random.default_rng(3).standard_normal((50, 64)).astype(np.float32)
+    gallery = clustered_vectors(1000, centres, seed=4)
+    index = GalleryIndex.build(make_entries(1000), gallery, gallery, IndexParams(kind="ivfpq", k_factor=3))
+    assert index.params.nlist == hpl.index.default_nlist(1000)
+    assert index.params.nprobe == hpl.index.default_ivfpq_nprobe(index.params.nlist)
+    index.save(tmp_path / "index")
+    loaded = GalleryIndex.load(tmp_path / "index")
+    assert loaded.i2i.k_factor == 3
+    assert faiss.extract_index_ivf(loaded.i2i).nprobe == index.params.nprobe
+
+
+@pytest.mark.parametrize(
+    ("num_vectors", "dim", "message"),
+    [(100, 64, "at least 624 gallery vectors"), (1000, 60, "divisible by 8")],
+    ids=["too-few-vectors", "odd-width"],
+)
+def test_ivfpq_rejects_unsuitable_gallery(num_vectors: int, dim: int, message: str) -> None:
+    vectors = unit_vectors(num_vectors, seed=1, dim=dim)
+    with pytest.raises(ValueError, match=message):
+        GalleryIndex.build(make_entries(num_vectors), vectors, vectors, IndexParams(kind="ivfpq"))
+
+
 def test_ivf_index_on_tiny_gallery() -> None:
     index = make_index(5, IndexParams(kind="ivf"))
     results = index.search(unit_vectors(2, seed=4), "i2i", k=10)
     assert [len(ranked) for ranked in results] == [5, 5]
+
+
+def test_batched_exact_search_matches_single_queries() -> None:
+    # Batches of a few queries take faiss's BLAS path, single queries its sequential scan.
+    gallery = unit_vectors(3000, seed=21)
+    queries = unit_vectors(12, seed=22)
+    index = GalleryIndex.build(make_entries(3000), gallery, gallery, IndexParams(kind="flat"))
+    batched = index.search(queries, "i2i", k=10)
+    single = [index.search(query[None], "i2i", k=10)[0] for query in queries]
+    assert [[r.path for r in ranked] for ranked in batched] == [[r.path for r in ranked] for ranked in single]
