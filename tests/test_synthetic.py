@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -334,6 +335,10 @@ def test_make_settings_rejects_bad_values() -> None:
         make_settings("demo", market_test_cameras=(1, 3))
     with pytest.raises(ValueError, match="occlusion_rate"):
         make_settings("demo", occlusion_rate=1.5)
+    with pytest.raises(ValueError, match="camera_lighting_strength"):
+        make_settings("demo", camera_lighting_strength=1.5)
+    with pytest.raises(ValueError, match="backgrounds_per_camera"):
+        make_settings("demo", backgrounds_per_camera=0)
 
 
 def test_presets_differ_in_difficulty() -> None:
@@ -347,6 +352,33 @@ def test_presets_differ_in_difficulty() -> None:
     assert benchmark.caption_colour_error_rate > demo.caption_colour_error_rate
     assert benchmark.occlusion_rate > demo.occlusion_rate
     assert benchmark.low_res_rate > demo.low_res_rate
+    assert demo.shared_backgrounds
+    assert not benchmark.shared_backgrounds
+    assert benchmark.camera_lighting_strength > demo.camera_lighting_strength
+
+
+def test_lighting_strength_scales_offsets() -> None:
+    camera = synthetic.make_cameras(0, 2)[0]
+    assert synthetic.with_lighting_strength(camera, 1.0) == camera
+    neutral = synthetic.with_lighting_strength(camera, 0.0)
+    assert (neutral.brightness, neutral.contrast, neutral.cast) == (1.0, 1.0, (1.0, 1.0, 1.0))
+    half = synthetic.with_lighting_strength(camera, 0.5)
+    assert half.brightness == pytest.approx((1.0 + camera.brightness) / 2, abs=1e-3)
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["own-camera", "shared"])
+def test_background_views(shared: bool) -> None:
+    from hpl.data.synthetic.writer import _background_view
+
+    cameras = synthetic.make_cameras(0, 6)
+    settings = make_settings("benchmark", backgrounds_per_camera=3, shared_backgrounds=shared)
+    picks = [
+        _background_view(SimpleNamespace(render_seed=seed), cameras[2], cameras, settings)
+        for seed in range(200)
+    ]
+    assert {view for _, view in picks} == {0, 1, 2}
+    sources = {camera.camid for camera, _ in picks}
+    assert sources == ({1, 2, 3, 4, 5, 6} if shared else {3})
 
 
 def test_uniform_groups_differ_in_few_details() -> None:
@@ -442,13 +474,23 @@ def test_contact_sheet_written(tiny: Path, tmp_path: Path) -> None:
 def test_cli_tiny_run(tmp_path: Path) -> None:
     out = tmp_path / "cli"
     command = [sys.executable, "-m", "hpl.data.synthetic", "--out", str(out), "--num-ids", "10"]
-    command += ["--set", "num_junk=1", "--set", "cuhk_images=1,2", "--seed", "5"]
+    command += [
+        "--set",
+        "num_junk=1",
+        "--set",
+        "cuhk_images=1,2",
+        "--set",
+        "shared_backgrounds=no",
+        "--seed",
+        "5",
+    ]
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "preset demo, seed 5" in result.stderr
     assert (out / "CUHK-PEDES" / "reid_raw.json").is_file()
     assert (out / "truth.json").is_file()
     assert _truth(out)["settings"]["cuhk_images"] == [1, 2]
+    assert _truth(out)["settings"]["shared_backgrounds"] is False
 
 
 def test_cli_rejects_unknown_setting(tmp_path: Path) -> None:

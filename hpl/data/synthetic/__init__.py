@@ -33,7 +33,14 @@ from hpl.data.synthetic.attributes import (
     draw_instance,
     vary_identity,
 )
-from hpl.data.synthetic.cameras import Camera, lighting_table, make_cameras, render_background
+from hpl.data.synthetic.cameras import (
+    Camera,
+    camera_background,
+    lighting_table,
+    make_cameras,
+    render_background,
+    with_lighting_strength,
+)
 from hpl.data.synthetic.captions import CaptionFact, tokenize_caption, write_caption
 from hpl.data.synthetic.cli import build_parser, main
 from hpl.data.synthetic.contact_sheet import write_contact_sheet
@@ -128,6 +135,7 @@ __all__ = [
     "VIEWS",
     "WAIST_V",
     "build_parser",
+    "camera_background",
     "draw_identity",
     "draw_instance",
     "draw_person",
@@ -145,6 +153,7 @@ __all__ = [
     "tokenize_caption",
     "validate_settings",
     "vary_identity",
+    "with_lighting_strength",
     "write_caption",
     "write_contact_sheet",
 ]

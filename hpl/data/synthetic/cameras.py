@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import colorsys
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -46,6 +47,33 @@ def make_cameras(seed: int, num_cameras: int) -> list[Camera]:
             )
         )
     return cameras
+
+
+def with_lighting_strength(camera: Camera, strength: float) -> Camera:
+    """Scale the camera's brightness, contrast and cast offsets from neutral (1.0) by `strength`."""
+
+    def scaled(value: float) -> float:
+        return round(1.0 + (value - 1.0) * strength, 3)
+
+    return replace(
+        camera,
+        brightness=scaled(camera.brightness),
+        contrast=scaled(camera.contrast),
+        cast=(scaled(camera.cast[0]), scaled(camera.cast[1]), scaled(camera.cast[2])),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def camera_background(camera: Camera, view: int) -> Image.Image:
+    """Return view number `view` of the camera's background, painted once per process.
+
+    View 0 is the camera's own palette. Other views repaint the same scene kind with another
+    palette and texture, like the different stretches of street in one camera's view.
+    """
+    if view == 0:
+        return render_background(camera)
+    palette_seed = _stream(camera.palette_seed, "background view", view).randrange(1 << 30)
+    return render_background(replace(camera, palette_seed=palette_seed))
 
 
 def render_background(camera: Camera) -> Image.Image:

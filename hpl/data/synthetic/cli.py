@@ -16,6 +16,23 @@ from hpl.data.synthetic.writer import generate
 logger = logging.getLogger(__name__)
 
 
+def _parse_bool(value: str) -> bool:
+    """Read true/false, yes/no, on/off or 1/0, in any case."""
+    words = {
+        "true": True,
+        "yes": True,
+        "on": True,
+        "1": True,
+        "false": False,
+        "no": False,
+        "off": False,
+        "0": False,
+    }
+    if value.lower() not in words:
+        raise ValueError(f"expected true or false, got {value!r}")
+    return words[value.lower()]
+
+
 def _parse_override(text: str) -> tuple[str, Any]:
     """Parse NAME=VALUE into a settings field and a value of that field's type."""
     name, separator, value = text.partition("=")
@@ -31,6 +48,8 @@ def _parse_override(text: str) -> tuple[str, Any]:
             return name, (low, high)
         if kind == "float":
             return name, float(value)
+        if kind == "bool":
+            return name, _parse_bool(value)
         return name, int(value)
     except ValueError as err:
         raise argparse.ArgumentTypeError(

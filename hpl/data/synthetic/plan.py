@@ -16,7 +16,7 @@ from hpl.data.synthetic.attributes import (
     draw_instance,
     vary_identity,
 )
-from hpl.data.synthetic.cameras import Camera, make_cameras
+from hpl.data.synthetic.cameras import Camera, make_cameras, with_lighting_strength
 from hpl.data.synthetic.captions import CaptionFact, write_caption
 from hpl.data.synthetic.layout import CUHK_DIR, MARKET_DIR
 from hpl.data.synthetic.seeds import _stream
@@ -100,6 +100,8 @@ def plan_dataset(settings: SyntheticSettings, seed: int) -> _Plan:
     """Decide every person, label, file name, instance attribute and caption, without drawing pixels."""
     palette = list(GARMENT_COLOURS)[: settings.palette_size]
     cameras = make_cameras(seed, settings.num_cameras)
+    if settings.camera_lighting_strength != 1.0:
+        cameras = [with_lighting_strength(camera, settings.camera_lighting_strength) for camera in cameras]
     persons = _plan_persons(settings, seed, palette)
     _assign_labels(persons, settings, seed)
     names = _MarketNamer(seed)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hpl.data.synthetic.cameras import Camera, render_background
+from hpl.data.synthetic.cameras import Camera, camera_background
 from hpl.data.synthetic.captions import tokenize_caption
 from hpl.data.synthetic.layout import CUHK_DIR, MARKET_DIR
 from hpl.data.synthetic.plan import ImageSpec, _Plan, plan_dataset
 from hpl.data.synthetic.render import encode_jpeg, render_image
+from hpl.data.synthetic.seeds import _stream
 from hpl.data.synthetic.settings import SyntheticSettings, make_settings
 
 logger = logging.getLogger(__name__)
@@ -123,15 +124,24 @@ def _render_all(out: Path, plan: _Plan, settings: SyntheticSettings, seed: int, 
 def _render_chunk(
     out: Path, images: list[ImageSpec], cameras: list[Camera], settings: SyntheticSettings
 ) -> None:
-    backgrounds = {camera.camid: render_background(camera) for camera in cameras}
     for image in images:
         camera = cameras[image.instance.camid - 1]
-        pixels = render_image(
-            image.identity, image.instance, camera, backgrounds[camera.camid], settings, image.render_seed
-        )
+        background = camera_background(*_background_view(image, camera, cameras, settings))
+        pixels = render_image(image.identity, image.instance, camera, background, settings, image.render_seed)
         data = encode_jpeg(pixels, image.instance.jpeg_quality)
         for path in image.output_paths():
             (out / path).write_bytes(data)
+
+
+def _background_view(
+    image: ImageSpec, camera: Camera, cameras: list[Camera], settings: SyntheticSettings
+) -> tuple[Camera, int]:
+    """Pick the camera whose background the image shows, and which of its views."""
+    stream = _stream(image.render_seed, "background view")
+    view = stream.randrange(settings.backgrounds_per_camera)
+    if settings.shared_backgrounds:
+        camera = cameras[stream.randrange(len(cameras))]
+    return camera, view
 
 
 def _write_reid_raw(out: Path, images: list[ImageSpec]) -> None:
