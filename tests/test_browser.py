@@ -93,9 +93,10 @@ def _rendered_images(page, container) -> list[dict]:
 
 
 def _wait_for_images(page, container, count: int) -> list[dict]:
+    # Wait until at least `count` images exist and every one has decoded, so screenshots show them all.
     page.wait_for_function(
-        "([element, count]) => [...element.querySelectorAll('img')]"
-        ".filter(i => i.complete && i.naturalWidth > 0).length >= count",
+        "([element, count]) => { const images = [...element.querySelectorAll('img')];"
+        " return images.length >= count && images.every(i => i.complete && i.naturalWidth > 0); }",
         arg=[container.element_handle(), count],
         timeout=TIMEOUT_MS,
     )
