@@ -90,8 +90,10 @@ PRESETS: dict[str, SyntheticSettings] = {
     # Meant to stay far from saturation: 750/750 Market identities and 1,000 CUHK-PEDES test identities
     # as in the real sets, groups dressed alike, partial and sometimes wrong captions, more occlusion,
     # blur and low resolution.
-    # NOTE: these knobs were set by looking at the images. No trained baseline has yet confirmed that
-    # this preset lands in the real benchmarks' range (T2I R1 about 40-65, I2I mAP about 50-80).
+    # NOTE: these knobs were set by looking at the images. The real benchmarks' range is T2I R1
+    # about 40-65 and I2I mAP about 50-80. The only trained baseline so far, hpl-tiny from scratch
+    # for about 10 CPU minutes, reached T2I R1 2.5 and I2I mAP 3.4
+    # (benchmarks/results/ablation.md), too weak to tell whether the preset lands in that range.
     "benchmark": SyntheticSettings(
         market_only_train_ids=350,
         market_only_test_ids=300,
