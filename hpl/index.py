@@ -63,7 +63,7 @@ _PQ_MIN_VECTORS = 16 * _IVF_MIN_PER_LIST
 # default tuned for machines with many OpenMP threads. With a few threads, one matrix product wins
 # from about 4 queries of width 512: with faiss 1.15.1 on 2 cores, 16 queries on 100k vectors took
 # 4 ms per query with BLAS and 13 ms without. So batches switch to BLAS there, unless the caller
-# has already changed the threshold.
+# has already changed the threshold. The threshold is process-wide and is set on import.
 _FAISS_DIMENSION_AWARE_BLAS_DEFAULT = 128_000
 _BLAS_MIN_QUERY_ENTRIES = 4 * 512
 if faiss.cvar.distance_compute_blas_threshold == _FAISS_DIMENSION_AWARE_BLAS_DEFAULT:
