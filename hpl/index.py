@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 TASKS = ("i2i", "t2i")
 KINDS = ("flat", "ivf", "ivfpq", "hnsw")
+IVF_KINDS = ("ivf", "ivfpq")  # kinds built on k-means lists, with nlist and nprobe
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 MANIFEST_NAME = "manifest.json"
 ENTRIES_NAME = "entries.json"
@@ -555,7 +556,7 @@ def _check_manifest(
 
 def _resolved_params(params: IndexParams, faiss_index: faiss.Index) -> IndexParams:
     """Record the IVF list count and nprobe actually used, so the manifest states them."""
-    if params.kind not in ("ivf", "ivfpq"):
+    if params.kind not in IVF_KINDS:
         return params
     ivf = faiss.extract_index_ivf(faiss_index)
     return replace(params, nlist=int(ivf.nlist), nprobe=int(ivf.nprobe))
@@ -563,7 +564,7 @@ def _resolved_params(params: IndexParams, faiss_index: faiss.Index) -> IndexPara
 
 def _apply_search_params(faiss_index: faiss.Index, params: IndexParams) -> None:
     """Restore the search-time settings of an approximate index after reading it from disk."""
-    if params.kind in ("ivf", "ivfpq") and params.nprobe is not None:
+    if params.kind in IVF_KINDS and params.nprobe is not None:
         faiss.extract_index_ivf(faiss_index).nprobe = params.nprobe
     if params.kind == "ivfpq":
         faiss_index.k_factor = params.k_factor

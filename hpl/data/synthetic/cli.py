@@ -16,21 +16,16 @@ from hpl.data.synthetic.writer import generate
 logger = logging.getLogger(__name__)
 
 
+_TRUE_WORDS = ("true", "yes", "on", "1")
+_FALSE_WORDS = ("false", "no", "off", "0")
+
+
 def _parse_bool(value: str) -> bool:
     """Read true/false, yes/no, on/off or 1/0, in any case."""
-    words = {
-        "true": True,
-        "yes": True,
-        "on": True,
-        "1": True,
-        "false": False,
-        "no": False,
-        "off": False,
-        "0": False,
-    }
-    if value.lower() not in words:
+    word = value.lower()
+    if word not in _TRUE_WORDS + _FALSE_WORDS:
         raise ValueError(f"expected true or false, got {value!r}")
-    return words[value.lower()]
+    return word in _TRUE_WORDS
 
 
 def _parse_override(text: str) -> tuple[str, Any]:

@@ -126,7 +126,8 @@ def _render_chunk(
 ) -> None:
     for image in images:
         camera = cameras[image.instance.camid - 1]
-        background = camera_background(*_background_view(image, camera, cameras, settings))
+        background_camera, view = _background_view(image, camera, cameras, settings)
+        background = camera_background(background_camera, view)
         pixels = render_image(image.identity, image.instance, camera, background, settings, image.render_seed)
         data = encode_jpeg(pixels, image.instance.jpeg_quality)
         for path in image.output_paths():
