@@ -115,20 +115,32 @@ def supervised_contrastive_loss(
     anchor_labels: torch.Tensor,
     contrast_labels: torch.Tensor,
     logit_scale: torch.Tensor | float,
+    exclude_self: bool = False,
 ) -> torch.Tensor:
     """Label-aware contrastive loss of CLIP-ReID stage 1 (the form of L_t2i and L_i2t).
 
     For each anchor (B, E) the log-softmax over all contrasts (M, E) is averaged over the contrasts
     with the same label. Features are L2-normalised and scaled by `logit_scale` (our choice; CLIP-ReID
-    uses raw features with temperature 1). Anchors without any positive are left out.
+    uses raw features with temperature 1). With `exclude_self` the anchors are the contrasts (M = B),
+    and each anchor is left out of its own softmax and positives (SupCon's form). Anchors without any
+    positive are left out; with none left the loss is 0.
     """
     logits = logit_scale * F.normalize(anchors, dim=-1) @ F.normalize(contrasts, dim=-1).T  # (B, M)
-    positive = (anchor_labels[:, None] == contrast_labels[None, :]).to(logits.dtype)
-    log_prob = F.log_softmax(logits, dim=1)
+    positive = anchor_labels[:, None] == contrast_labels[None, :]
+    if exclude_self:
+        if logits.shape[0] != logits.shape[1]:
+            raise ValueError(
+                f"exclude_self needs anchors and contrasts of one set, got {tuple(logits.shape)}"
+            )
+        itself = torch.eye(logits.shape[0], dtype=torch.bool, device=logits.device)
+        logits = logits.masked_fill(itself, float("-inf"))
+        positive = positive & ~itself
+    log_prob = F.log_softmax(logits, dim=1).masked_fill(~positive, 0.0)
     counts = positive.sum(dim=1)
     valid = counts > 0
-    mean_log_prob = (positive * log_prob).sum(dim=1)[valid] / counts[valid]
-    return -mean_log_prob.mean()
+    if not valid.any():
+        return anchors.sum() * 0.0
+    return -(log_prob.sum(dim=1)[valid] / counts[valid]).mean()
 
 
 def prompt_contrastive_losses(

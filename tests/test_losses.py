@@ -131,6 +131,29 @@ def test_supervised_contrastive_skips_anchor_without_positive():
     assert got.item() == pytest.approx(0.0, abs=1e-6)  # one contrast: log-softmax is 0
 
 
+def test_supervised_contrastive_without_self_by_hand():
+    features = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    labels = torch.tensor([0, 0, 1])
+    scale = 2.0
+    # Rows 0 and 1 see each other (logit 2, positive) and row 2 (logit 0); row 2 has no positive.
+    expected = -(2 - math.log(math.exp(2) + 1))
+    got = losses.supervised_contrastive_loss(features, features, labels, labels, scale, exclude_self=True)
+    assert got.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_supervised_contrastive_without_self_edge_cases():
+    features = torch.randn(3, 4, requires_grad=True)
+    alone = losses.supervised_contrastive_loss(
+        features, features, torch.tensor([0, 1, 2]), torch.tensor([0, 1, 2]), 10.0, exclude_self=True
+    )
+    assert alone.item() == 0.0
+    alone.backward()  # still part of the graph, so a step with no positives does not fail
+    with pytest.raises(ValueError, match="one set"):
+        losses.supervised_contrastive_loss(
+            features, features[:2], torch.tensor([0, 1, 2]), torch.tensor([0, 1]), 1.0, exclude_self=True
+        )
+
+
 def test_prompt_contrastive_losses_are_the_two_directions():
     torch.manual_seed(3)
     images, prompts, labels = torch.randn(4, 6), torch.randn(4, 6), torch.tensor([0, 0, 1, 2])
