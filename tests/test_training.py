@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import signal
 import subprocess
@@ -16,7 +17,13 @@ import torch
 import hpl
 from train.config import StageConfig, load_config
 from train.data import MixedBatch
-from train.stages import ContrastiveStage, LossSettings, PromptStage, RepresentationStage
+from train.stages import (
+    ContrastiveStage,
+    IdentityContrastiveStage,
+    LossSettings,
+    PromptStage,
+    RepresentationStage,
+)
 from train.trainer import lr_factor
 
 IMAGE_SIZE = (128, 64)
@@ -186,6 +193,33 @@ def test_stage0_trains_encoders_and_resets_i2i_token(model):
         model.prompt_encoder.transformer.resblocks[0].mlp.c_fc.weight,
         model.text.transformer.resblocks[0].mlp.c_fc.weight,
     )
+
+
+def test_identity_stage0_trains_encoders_on_mixed_batches(model):
+    stage = IdentityContrastiveStage(LossSettings(stage0_identities=True))
+    assert stage.mixed_batches and stage.name == "stage0"
+    before = _snapshot(model)
+    history = _step(model, stage, _batch(model), steps=3)
+    assert set(history[0]) == {"clip", "image", "total"}
+    assert history[-1]["total"] < history[0]["total"]
+    changed = _changed(before, model)
+    assert any(name.startswith("visual.vit.") for name in changed)
+    assert any(name.startswith("text.") for name in changed)
+    assert not any(name.startswith(("prompts.", "classifier", "image_inversion")) for name in changed)
+
+
+def test_identity_stage0_counts_same_identity_captions_as_matches(model):
+    """With one image per identity the caption term is CLIP's loss; repeated identities change it."""
+    stage = IdentityContrastiveStage(LossSettings(stage0_identities=True))
+    batch = _batch(model, pairs=4, i2i=0)
+    with torch.no_grad():
+        unique = stage.losses(model, batch)["clip"]
+        clip = ContrastiveStage(LossSettings()).losses(
+            model, {"images": batch.pair_images, "tokens": batch.pair_tokens}
+        )["clip"]
+        repeated = stage.losses(model, dataclasses.replace(batch, pair_labels=torch.tensor([0, 0, 1, 1])))
+    assert unique.item() == pytest.approx(clip.item(), rel=1e-5)
+    assert repeated["clip"].item() < unique.item()
 
 
 def test_lr_schedule_warmup_then_cosine():

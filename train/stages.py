@@ -45,6 +45,7 @@ class LossSettings:
     lambda_cmpr: float = 0.06
     prompt_logit_scale: float = 0.0
     normalize_regression: bool = True
+    stage0_identities: bool = False
 
 
 def _parameters(*modules: nn.Module | nn.Parameter | None) -> list[nn.Parameter]:
@@ -67,6 +68,7 @@ class Stage:
     """One optimisation stage. The trainer calls `parameter_groups`, `prepare`, `losses`, `finish`."""
 
     name = "stage"
+    mixed_batches = True  # PK-sampled image-text pairs plus I2I images (`train.data.MixedBatch`)
 
     def __init__(self, settings: LossSettings) -> None:
         self.settings = settings
@@ -103,6 +105,7 @@ class ContrastiveStage(Stage):
     """
 
     name = "stage0"
+    mixed_batches = False  # shuffled image-caption pairs, as in CLIP
 
     def parameter_groups(self, model: HPLModel, lr: float, **options: float | None) -> list[ParamGroup]:
         return [ParamGroup("encoders", _parameters(model.visual, model.text, model.logit_scale), lr)]
@@ -126,6 +129,43 @@ class ContrastiveStage(Stage):
         model.refresh_prompt_encoder()
         model.match_pseudo_token_scale()
         logger.info("stage 0 done: I2I token reset from the T2I token, prompt encoder refreshed")
+
+
+class IdentityContrastiveStage(ContrastiveStage):
+    """Stage 0 that uses identity labels (`LossSettings.stage0_identities`), for training from scratch.
+
+    Batches are PK-sampled image-caption pairs plus I2I images. L_clip is the label-aware InfoNCE
+    between images and captions in both directions: every caption of the image's identity counts as
+    a match, which is CLIP's loss when each identity appears once. L_image is the same loss among all
+    images of the batch, each image left out of its own softmax. Plain CLIP pretraining treats two
+    photos of one person as unrelated. L_image teaches the invariance that I2I retrieval needs, so
+    the T2I token, and the I2I token copied from it, start from identity features.
+    """
+
+    mixed_batches = True
+
+    def weights(self, model: HPLModel) -> dict[str, float]:
+        return {"clip": 1.0, "image": 1.0}
+
+    def batches(self, loader: Iterable, device: torch.device) -> Iterator:
+        yield from Stage.batches(self, loader, device)
+
+    def losses(self, model: HPLModel, batch: MixedBatch) -> Losses:
+        num_pairs = batch.pair_images.shape[0]
+        images = model.encode_visual(torch.cat([batch.pair_images, batch.i2i_images])).t2i
+        texts = model.encode_text(batch.pair_tokens)
+        labels = torch.cat([batch.pair_labels, batch.i2i_labels])
+        scale = model.logit_scale.exp().clamp(max=100.0)
+
+        pair_images, pair_labels = images[:num_pairs], batch.pair_labels
+        image_to_text = losses.supervised_contrastive_loss(
+            pair_images, texts, pair_labels, pair_labels, scale
+        )
+        text_to_image = losses.supervised_contrastive_loss(
+            texts, pair_images, pair_labels, pair_labels, scale
+        )
+        image = losses.supervised_contrastive_loss(images, images, labels, labels, scale, exclude_self=True)
+        return {"clip": (image_to_text + text_to_image) / 2, "image": image}
 
 
 class PromptStage(Stage):

@@ -25,7 +25,14 @@ from hpl.models.hpl import HPLModel, build_model
 from train.config import StageConfig, TrainConfig, save_config
 from train.data import build_mixed_loader, build_pair_loader, load_training_pair
 from train.plots import plot_cmc, plot_losses
-from train.stages import ContrastiveStage, LossSettings, PromptStage, RepresentationStage, Stage
+from train.stages import (
+    ContrastiveStage,
+    IdentityContrastiveStage,
+    LossSettings,
+    PromptStage,
+    RepresentationStage,
+    Stage,
+)
 from train.state import Progress, load_state, save_state
 
 logger = logging.getLogger(__name__)
@@ -143,7 +150,8 @@ class Trainer:
         config = self.config
         planned: list[tuple[Stage, StageConfig]] = []
         if config.stage0.epochs > 0:
-            planned.append((ContrastiveStage(self.settings), config.stage0))
+            stage0 = IdentityContrastiveStage if self.settings.stage0_identities else ContrastiveStage
+            planned.append((stage0(self.settings), config.stage0))
         if model.prompts is not None and config.stage1.epochs > 0:
             planned.append((PromptStage(self.settings), config.stage1))
         if config.stage2.epochs > 0:
@@ -268,12 +276,12 @@ class Trainer:
             "rank": runtime.rank,
             "world_size": runtime.world_size,
         }
-        if isinstance(stage, ContrastiveStage):
+        if not stage.mixed_batches:
             return build_pair_loader(self.pair, transform, batch_size=config.batch.stage0_size, **common)
         return build_mixed_loader(
             self.pair,
             transform,
-            t2i_size=config.batch.t2i_size,
+            t2i_size=config.batch.stage0_size if stage.name == "stage0" else config.batch.t2i_size,
             i2i_size=config.batch.i2i_size,
             instances=config.batch.instances,
             **common,
