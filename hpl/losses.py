@@ -123,14 +123,15 @@ def supervised_contrastive_loss(
     with the same label. Features are L2-normalised and scaled by `logit_scale` (our choice; CLIP-ReID
     uses raw features with temperature 1). With `exclude_self` the anchors are the contrasts (M = B),
     and each anchor is left out of its own softmax and positives (SupCon's form). Anchors without any
-    positive are left out; with none left the loss is 0.
+    positive are left out, and a batch without any positive gives 0.
     """
     logits = logit_scale * F.normalize(anchors, dim=-1) @ F.normalize(contrasts, dim=-1).T  # (B, M)
     positive = anchor_labels[:, None] == contrast_labels[None, :]
     if exclude_self:
         if logits.shape[0] != logits.shape[1]:
             raise ValueError(
-                f"exclude_self needs anchors and contrasts of one set, got {tuple(logits.shape)}"
+                f"invalid shapes for exclude_self: anchors and contrasts must be one set, got logits of "
+                f"shape {tuple(logits.shape)}; pass the same features as anchors and contrasts"
             )
         itself = torch.eye(logits.shape[0], dtype=torch.bool, device=logits.device)
         logits = logits.masked_fill(itself, float("-inf"))

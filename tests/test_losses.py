@@ -131,23 +131,27 @@ def test_supervised_contrastive_skips_anchor_without_positive():
     assert got.item() == pytest.approx(0.0, abs=1e-6)  # one contrast: log-softmax is 0
 
 
-def test_supervised_contrastive_without_self_by_hand():
+def test_supervised_contrastive_without_self():
     features = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     labels = torch.tensor([0, 0, 1])
     scale = 2.0
-    # Rows 0 and 1 see each other (logit 2, positive) and row 2 (logit 0); row 2 has no positive.
+    # Rows 0 and 1 are each other's positive (logit 2) and see row 2 at logit 0. Row 2 has no positive.
     expected = -(2 - math.log(math.exp(2) + 1))
     got = losses.supervised_contrastive_loss(features, features, labels, labels, scale, exclude_self=True)
     assert got.item() == pytest.approx(expected, rel=1e-6)
 
 
-def test_supervised_contrastive_without_self_edge_cases():
+def test_supervised_contrastive_without_positives():
     features = torch.randn(3, 4, requires_grad=True)
-    alone = losses.supervised_contrastive_loss(
-        features, features, torch.tensor([0, 1, 2]), torch.tensor([0, 1, 2]), 10.0, exclude_self=True
-    )
+    labels = torch.tensor([0, 1, 2])
+    alone = losses.supervised_contrastive_loss(features, features, labels, labels, 10.0, exclude_self=True)
     assert alone.item() == 0.0
-    alone.backward()  # still part of the graph, so a step with no positives does not fail
+    alone.backward()  # The zero stays in the graph, so a training step without positives still runs.
+    assert features.grad is not None
+
+
+def test_supervised_contrastive_self_shape_error():
+    features = torch.randn(3, 4)
     with pytest.raises(ValueError, match="one set"):
         losses.supervised_contrastive_loss(
             features, features[:2], torch.tensor([0, 1, 2]), torch.tensor([0, 1]), 1.0, exclude_self=True

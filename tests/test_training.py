@@ -195,9 +195,10 @@ def test_stage0_trains_encoders_and_resets_i2i_token(model):
     )
 
 
-def test_identity_stage0_trains_encoders_on_mixed_batches(model):
+def test_identity_stage0_trains_encoders(model):
     stage = IdentityContrastiveStage(LossSettings(stage0_identities=True))
-    assert stage.mixed_batches and stage.name == "stage0"
+    assert stage.mixed_batches
+    assert stage.name == "stage0"
     before = _snapshot(model)
     history = _step(model, stage, _batch(model), steps=3)
     assert set(history[0]) == {"clip", "image", "total"}
@@ -208,8 +209,8 @@ def test_identity_stage0_trains_encoders_on_mixed_batches(model):
     assert not any(name.startswith(("prompts.", "classifier", "image_inversion")) for name in changed)
 
 
-def test_identity_stage0_counts_same_identity_captions_as_matches(model):
-    """With one image per identity the caption term is CLIP's loss; repeated identities change it."""
+def test_identity_stage0_caption_matches(model):
+    """With one image per identity the caption term equals CLIP's loss. Repeated identities lower it."""
     stage = IdentityContrastiveStage(LossSettings(stage0_identities=True))
     batch = _batch(model, pairs=4, i2i=0)
     with torch.no_grad():

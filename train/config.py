@@ -60,7 +60,7 @@ class BatchConfig:
     t2i_size: int = 64  # image-text pairs per batch
     i2i_size: int = 64  # I2I images per batch
     instances: int = 4  # images per identity (K) in each part
-    stage0_size: int = 128  # image-text pairs per stage-0 batch (shuffled; PK with loss.stage0_identities)
+    stage0_size: int = 128  # image-text pairs per stage-0 batch (PK-sampled with loss.stage0_identities)
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class LossConfig:
         0.0  # scale of prompt contrastive and L_cic logits; 0 uses CLIP's learned scale
     )
     normalize_regression: bool = True  # L2-normalise features inside L_ic and L_ILPA
-    stage0_identities: bool = False  # stage 0 on PK batches with identity labels (IdentityContrastiveStage)
+    stage0_identities: bool = False  # stage 0 uses identity labels (train.stages.IdentityContrastiveStage)
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,7 @@ class IdentityContrastiveStage(ContrastiveStage):
         return {"clip": 1.0, "image": 1.0}
 
     def batches(self, loader: Iterable, device: torch.device) -> Iterator:
+        # The mixed loader yields MixedBatch objects, not the dictionaries of plain stage 0.
         yield from Stage.batches(self, loader, device)
 
     def losses(self, model: HPLModel, batch: MixedBatch) -> Losses:
@@ -157,12 +158,9 @@ class IdentityContrastiveStage(ContrastiveStage):
         labels = torch.cat([batch.pair_labels, batch.i2i_labels])
         scale = model.logit_scale.exp().clamp(max=100.0)
 
-        pair_images, pair_labels = images[:num_pairs], batch.pair_labels
-        image_to_text = losses.supervised_contrastive_loss(
-            pair_images, texts, pair_labels, pair_labels, scale
-        )
-        text_to_image = losses.supervised_contrastive_loss(
-            texts, pair_images, pair_labels, pair_labels, scale
+        # The label-aware loss of stage I in both directions, here between images and captions.
+        image_to_text, text_to_image = losses.prompt_contrastive_losses(
+            images[:num_pairs], texts, batch.pair_labels, scale
         )
         image = losses.supervised_contrastive_loss(images, images, labels, labels, scale, exclude_self=True)
         return {"clip": (image_to_text + text_to_image) / 2, "image": image}
