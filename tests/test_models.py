@@ -5,6 +5,7 @@ import torch
 
 import hpl
 from hpl.models import HPLConfig, create_backbone
+from hpl.models.inversion import InversionNetwork
 from hpl.tokenizer import tokenize
 
 IMAGE_SIZE = (128, 64)
@@ -95,6 +96,24 @@ def test_text_inversion_ignores_padding(model):
     changed = text._replace(sequence=text.sequence.clone())
     changed.sequence[0, short_eot + 1 :] += 100.0  # padding positions of the short caption
     assert torch.allclose(model.invert_text(text), model.invert_text(changed), atol=1e-5)
+
+
+def test_inversion_matches_full_blocks():
+    """Computing only the query rows in the last block changes nothing the network returns."""
+    torch.manual_seed(0)
+    network = InversionNetwork(input_dim=48, token_width=32, num_tokens=4, depth=3, heads=2)
+    features = torch.randn(5, 9, 48)
+    padding_mask = torch.zeros(5, 9, dtype=torch.bool)
+    padding_mask[1, 6:] = True
+    padding_mask[3, 2:] = True
+    queries = network.queries.expand(5, -1, -1)
+    full_mask = torch.cat([torch.zeros(5, 4, dtype=torch.bool), padding_mask], dim=1)
+    full = network.blocks(
+        torch.cat([queries, network.input_proj(features)], dim=1), src_key_padding_mask=full_mask
+    )
+    expected = network.output_proj(network.ln_out(full[:, :4]))
+    assert torch.allclose(network(features, padding_mask), expected, atol=1e-6)
+    assert torch.allclose(network(features), network(features, torch.zeros_like(padding_mask)), atol=1e-6)
 
 
 def test_prompt_templates_place_slots(model):

@@ -56,5 +56,25 @@ class InversionNetwork(nn.Module):
         if padding_mask is not None:
             keep_queries = padding_mask.new_zeros(batch, self.num_tokens)
             padding_mask = torch.cat([keep_queries, padding_mask], dim=1)
-        x = self.blocks(x, src_key_padding_mask=padding_mask)
-        return self.output_proj(self.ln_out(x[:, : self.num_tokens]))
+        *inner_blocks, last_block = self.blocks.layers
+        for block in inner_blocks:
+            x = block(x, src_key_padding_mask=padding_mask)
+        queries = _query_outputs(last_block, x, self.num_tokens, padding_mask)
+        return self.output_proj(self.ln_out(queries))
+
+
+def _query_outputs(
+    block: nn.TransformerEncoderLayer, x: torch.Tensor, num_queries: int, padding_mask: torch.Tensor | None
+) -> torch.Tensor:
+    """Run a pre-norm encoder block for the first `num_queries` positions of `x` only.
+
+    Only the query positions leave the network, so the last block attends from them alone and skips
+    the feed-forward layer of every other position. The result equals the block's full output there.
+    """
+    source = block.norm1(x)
+    attended, _ = block.self_attn(
+        source[:, :num_queries], source, source, key_padding_mask=padding_mask, need_weights=False
+    )
+    queries = x[:, :num_queries] + block.dropout1(attended)
+    hidden = block.dropout(block.activation(block.linear1(block.norm2(queries))))
+    return queries + block.dropout2(block.linear2(hidden))
