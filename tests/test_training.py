@@ -15,6 +15,7 @@ import pytest
 import torch
 
 import hpl
+from hpl.losses import clip_contrastive_loss
 from train.config import StageConfig, load_config
 from train.data import MixedBatch
 from train.stages import (
@@ -24,7 +25,7 @@ from train.stages import (
     PromptStage,
     RepresentationStage,
 )
-from train.trainer import lr_factor
+from train.trainer import _build_optimizer, lr_factor
 
 IMAGE_SIZE = (128, 64)
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -221,6 +222,46 @@ def test_identity_stage0_caption_matches(model):
         repeated = stage.losses(model, dataclasses.replace(batch, pair_labels=torch.tensor([0, 0, 1, 1])))
     assert unique.item() == pytest.approx(clip.item(), rel=1e-5)
     assert repeated["clip"].item() < unique.item()
+
+
+def test_stage0_fixed_logit_scale(model):
+    """A fixed stage-0 scale replaces the learned one, which then stays out of the optimizer."""
+    settings = LossSettings(stage0_identities=True, stage0_logit_scale=60.0)
+    plain, identity = ContrastiveStage(settings), IdentityContrastiveStage(settings)
+    for stage in (plain, identity):
+        params = [p for group in stage.parameter_groups(model, 1e-3) for p in group.params]
+        assert not any(p is model.logit_scale for p in params)
+        assert stage.logit_scale(model) == 60.0
+    learned = [p for g in ContrastiveStage(LossSettings()).parameter_groups(model, 1e-3) for p in g.params]
+    assert any(p is model.logit_scale for p in learned)
+
+    batch = _batch(model, pairs=4, i2i=0)
+    with torch.no_grad():
+        images = model.encode_visual(batch.pair_images).t2i
+        texts = model.encode_text(batch.pair_tokens)
+        expected = clip_contrastive_loss(images, texts, 60.0)
+        got = plain.losses(model, {"images": batch.pair_images, "tokens": batch.pair_tokens})["clip"]
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+    scale_before = model.logit_scale.detach().clone()
+    _step(model, identity, _batch(model))
+    assert torch.equal(model.logit_scale.detach(), scale_before)
+
+
+@pytest.mark.parametrize("decay_1d", [True, False])
+def test_weight_decay_of_1d_parameters(model, decay_1d):
+    groups = RepresentationStage(LossSettings()).parameter_groups(model, 1e-4, head_lr_scale=10.0)
+    config = StageConfig(optimizer="adamw", weight_decay=0.05, decay_1d=decay_1d)
+    optimizer = _build_optimizer(groups, config)
+    lr_of = {id(p): group.lr for group in groups for p in group.params}
+    seen = 0
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            seen += 1
+            assert group["lr"] == lr_of[id(param)]
+            expected = 0.0 if param.ndim < 2 and not decay_1d else 0.05
+            assert group["weight_decay"] == expected, (group["name"], tuple(param.shape))
+    assert seen == len(lr_of)
+    assert len(optimizer.param_groups) == (len(groups) if decay_1d else 2 * len(groups))
 
 
 def test_lr_schedule_warmup_then_cosine():

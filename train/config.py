@@ -77,6 +77,7 @@ class StageConfig:
     lr_decay: float = 0.8  # factor per epoch for the exponential schedule
     prompt_lr: float | None = None  # stage I: learning rate of the identity prompts (None: lr)
     head_lr_scale: float = 1.0  # stage II: lr multiplier for classifiers, BNNeck and inversion networks
+    decay_1d: bool = True  # also decay 1-D parameters (biases, norms, class tokens, logit scale)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class LossConfig:
     )
     normalize_regression: bool = True  # L2-normalise features inside L_ic and L_ILPA
     stage0_identities: bool = False  # stage 0 uses identity labels (train.stages.IdentityContrastiveStage)
+    stage0_logit_scale: float = 0.0  # fixed logit scale of stage 0; 0 trains CLIP's learned scale
 
 
 @dataclass(frozen=True)

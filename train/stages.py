@@ -46,6 +46,7 @@ class LossSettings:
     prompt_logit_scale: float = 0.0
     normalize_regression: bool = True
     stage0_identities: bool = False
+    stage0_logit_scale: float = 0.0
 
 
 def _parameters(*modules: nn.Module | nn.Parameter | None) -> list[nn.Parameter]:
@@ -102,13 +103,18 @@ class ContrastiveStage(Stage):
 
     At the end the I2I token restarts as a copy of the trained T2I token, and the frozen prompt
     encoder becomes a copy of the trained text encoder.
+
+    `LossSettings.stage0_logit_scale` > 0 replaces the learned logit scale by a fixed one, as a fixed
+    temperature in SupCon. CLIP's scale starts at 1 / 0.07 (about 14) and, in a run of a few thousand
+    steps, stays near it; a sharper scale weights the negatives closest to each anchor more.
     """
 
     name = "stage0"
     mixed_batches = False  # shuffled image-caption pairs, as in CLIP
 
     def parameter_groups(self, model: HPLModel, lr: float, **options: float | None) -> list[ParamGroup]:
-        return [ParamGroup("encoders", _parameters(model.visual, model.text, model.logit_scale), lr)]
+        learned_scale = model.logit_scale if self.settings.stage0_logit_scale <= 0 else None
+        return [ParamGroup("encoders", _parameters(model.visual, model.text, learned_scale), lr)]
 
     def weights(self, model: HPLModel) -> dict[str, float]:
         return {"clip": 1.0}
@@ -121,8 +127,13 @@ class ContrastiveStage(Stage):
     def losses(self, model: HPLModel, batch: dict[str, torch.Tensor]) -> Losses:
         images = model.encode_visual(batch["images"]).t2i
         texts = model.encode_text(batch["tokens"])
-        scale = model.logit_scale.exp().clamp(max=100.0)
-        return {"clip": losses.clip_contrastive_loss(images, texts, scale)}
+        return {"clip": losses.clip_contrastive_loss(images, texts, self.logit_scale(model))}
+
+    def logit_scale(self, model: HPLModel) -> torch.Tensor | float:
+        """Return the fixed scale of the settings, or CLIP's learned scale (at most 100)."""
+        if self.settings.stage0_logit_scale > 0:
+            return self.settings.stage0_logit_scale
+        return model.logit_scale.exp().clamp(max=100.0)
 
     def finish(self, model: HPLModel) -> None:
         model.visual.reset_i2i_token()
@@ -156,7 +167,7 @@ class IdentityContrastiveStage(ContrastiveStage):
         images = model.encode_visual(torch.cat([batch.pair_images, batch.i2i_images])).t2i
         texts = model.encode_text(batch.pair_tokens)
         labels = torch.cat([batch.pair_labels, batch.i2i_labels])
-        scale = model.logit_scale.exp().clamp(max=100.0)
+        scale = self.logit_scale(model)
 
         # The label-aware loss of stage I in both directions, here between images and captions.
         image_to_text, text_to_image = losses.prompt_contrastive_losses(

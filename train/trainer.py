@@ -207,9 +207,9 @@ class Trainer:
                 param.requires_grad_(True)
         model.bnneck.bias.requires_grad_(False)
         optimizer = _build_optimizer(groups, stage_config)
+        base_lrs = [group["lr"] for group in optimizer.param_groups]  # before a resumed state sets them
         if optimizer_state is not None:
             optimizer.load_state_dict(optimizer_state)
-        base_lrs = [group.lr for group in groups]
 
         loader = self._loader(stage, model)
         stage.prepare(model, runtime.device)
@@ -414,7 +414,24 @@ def _flatten_results(results: dict[str, RankingResult]) -> dict[str, float]:
 
 
 def _build_optimizer(groups: list, config: StageConfig) -> torch.optim.Optimizer:
-    param_groups = [{"params": group.params, "lr": group.lr, "name": group.name} for group in groups]
+    """Build the stage's optimizer. With `decay_1d` off, each group's 1-D parameters get no weight decay.
+
+    That is the rule of CLIP's and timm's training code: decay pulls biases, norm gains, class tokens
+    and the logit scale towards zero, which no regularisation argument asks for.
+    """
+    param_groups = []
+    for group in groups:
+        if config.decay_1d:
+            param_groups.append({"params": group.params, "lr": group.lr, "name": group.name})
+            continue
+        matrices = [param for param in group.params if param.ndim >= 2]
+        vectors = [param for param in group.params if param.ndim < 2]
+        if matrices:
+            param_groups.append({"params": matrices, "lr": group.lr, "name": group.name})
+        if vectors:
+            param_groups.append(
+                {"params": vectors, "lr": group.lr, "name": f"{group.name}-1d", "weight_decay": 0.0}
+            )
     if config.optimizer == "adam":
         return torch.optim.Adam(param_groups, weight_decay=config.weight_decay)
     if config.optimizer == "adamw":
