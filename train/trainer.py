@@ -416,8 +416,8 @@ def _flatten_results(results: dict[str, RankingResult]) -> dict[str, float]:
 def _build_optimizer(groups: list, config: StageConfig) -> torch.optim.Optimizer:
     """Build the stage's optimizer. With `decay_1d` off, each group's 1-D parameters get no weight decay.
 
-    That is the rule of CLIP's and timm's training code: decay pulls biases, norm gains, class tokens
-    and the logit scale towards zero, which no regularisation argument asks for.
+    open_clip's training script (`training/main.py`) exempts the same tensors: biases, norm gains,
+    class tokens and the logit scale. Decay would pull them towards zero.
     """
     param_groups = []
     for group in groups:
