@@ -291,12 +291,13 @@ class RepresentationStage(Stage):
         )
         image_pseudo = model.invert_image(visual.sequence[:num_pairs])
         text_pseudo = model.invert_text(text)
+        # T_t and T_v of every pair go through the prompt encoder as one batch.
+        prompt_features = model.encode_prompts(
+            batch.pair_labels.repeat(2), torch.cat([text_pseudo, image_pseudo])
+        )
+        text_prompt, image_prompt = prompt_features.split(num_pairs)
         result["ilpa"] = losses.ilpa_loss(
-            model.encode_prompts(batch.pair_labels, text_pseudo),
-            pair_t2i,
-            model.encode_prompts(batch.pair_labels, image_pseudo),
-            text.eos,
-            settings.normalize_regression,
+            text_prompt, pair_t2i, image_prompt, text.eos, settings.normalize_regression
         )
         if model.config.cmpr:
             result["cmpr"] = losses.cmpr_loss(text_pseudo, image_pseudo)
