@@ -2,7 +2,7 @@
 
 Run from the repository root: `python -m benchmarks.train_step [--repeats N]`.
 
-Both models share the backbone, the batch (pairs plus I2I images) and the optimiser. The full model
+Both models share the backbone, the batch (pairs plus I2I images) and the trainer's Adam. The full model
 adds the second class token, L_cic, the inversion networks, the prompt encoder, L_ILPA and L_CMPR.
 Steps alternate between the two; the ratio full / baseline is the figure to read (target: at most 1.5).
 """
@@ -15,8 +15,10 @@ import torch
 
 import hpl
 from benchmarks.common import describe_machine, time_interleaved
+from train.config import StageConfig
 from train.data import MixedBatch
 from train.stages import LossSettings, RepresentationStage
+from train.trainer import build_optimizer
 
 CASES = (("hpl-tiny", (128, 64), 32, 32), ("ViT-B-16", (256, 128), 8, 8))
 NUM_LABELS = 64
@@ -46,7 +48,7 @@ def _step_function(model: hpl.HPLModel, batch: MixedBatch):
         param.requires_grad_(True)
     model.bnneck.bias.requires_grad_(False)
     stage.prepare(model, torch.device("cpu"))
-    optimizer = torch.optim.Adam(params, lr=1e-5)
+    optimizer = build_optimizer(groups, StageConfig(optimizer="adam"))
     weights = stage.weights(model)
 
     def step() -> None:

@@ -25,7 +25,7 @@ from train.stages import (
     PromptStage,
     RepresentationStage,
 )
-from train.trainer import _build_optimizer, lr_factor
+from train.trainer import build_optimizer, lr_factor
 
 IMAGE_SIZE = (128, 64)
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -251,7 +251,7 @@ def test_stage0_fixed_logit_scale(model):
 def test_weight_decay_of_1d_parameters(model, decay_1d):
     groups = RepresentationStage(LossSettings()).parameter_groups(model, 1e-4, head_lr_scale=10.0)
     config = StageConfig(optimizer="adamw", weight_decay=0.05, decay_1d=decay_1d)
-    optimizer = _build_optimizer(groups, config)
+    optimizer = build_optimizer(groups, config)
     lr_of = {id(p): group.lr for group in groups for p in group.params}
     seen = 0
     for group in optimizer.param_groups:
@@ -262,6 +262,13 @@ def test_weight_decay_of_1d_parameters(model, decay_1d):
             assert group["weight_decay"] == expected, (group["name"], tuple(param.shape))
     assert seen == len(lr_of)
     assert len(optimizer.param_groups) == (len(groups) if decay_1d else 2 * len(groups))
+    assert optimizer.defaults["fused"]
+
+
+def test_unknown_optimizer_rejected(model):
+    groups = RepresentationStage(LossSettings()).parameter_groups(model, 1e-4)
+    with pytest.raises(ValueError, match="unknown optimizer 'sgd'"):
+        build_optimizer(groups, StageConfig(optimizer="sgd"))
 
 
 def test_lr_schedule_warmup_then_cosine():
