@@ -115,3 +115,40 @@ def test_works_as_dataloader_batch_sampler():
 def test_invalid_arguments_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         PKSampler(LABELS, **kwargs)
+
+
+def test_neighbour_groups_stay_together():
+    """With each label's nearest neighbour its pair partner, every batch contains whole pairs."""
+    labels = [label for label in range(12) for _ in range(4)]
+    sampler = PKSampler(labels, num_identities=4, num_instances=2, seed=0)
+    partners = {
+        label: [label ^ 1] + [other for other in range(12) if other not in (label, label ^ 1)]
+        for label in range(12)
+    }
+    sampler.set_neighbours(partners, group_size=2)
+    batches = _batches(sampler)
+    assert len(batches) == len(_batches(PKSampler(labels, num_identities=4, num_instances=2, seed=0)))
+    used = [index for batch in batches for index in batch]
+    assert len(used) == len(set(used))
+    for batch in batches:
+        batch_labels = {labels[index] for index in batch}
+        assert len(batch_labels) == 4
+        assert all(label ^ 1 in batch_labels for label in batch_labels)
+
+
+def test_neighbours_cleared_restores_random_batches():
+    sampler = PKSampler(LABELS, num_identities=4, num_instances=2, seed=3)
+    plain = _batches(sampler)
+    neighbours = {label: sorted(set(LABELS) - {label}) for label in set(LABELS)}
+    sampler.set_neighbours(neighbours, group_size=4)
+    assert _batches(sampler) != plain
+    sampler.set_neighbours(None, group_size=1)
+    assert _batches(sampler) == plain
+
+
+def test_neighbours_must_cover_every_label():
+    sampler = PKSampler(LABELS, num_identities=4, num_instances=2)
+    with pytest.raises(ValueError, match="neighbours are missing"):
+        sampler.set_neighbours({0: [1]}, group_size=2)
+    with pytest.raises(ValueError, match="group_size must be at least 1"):
+        sampler.set_neighbours(None, group_size=0)

@@ -271,6 +271,47 @@ def test_unknown_optimizer_rejected(model):
         build_optimizer(groups, StageConfig(optimizer="sgd"))
 
 
+class _ColourModel(torch.nn.Module):
+    """Stands in for HPLModel in find_look_alikes: an image's T2I feature is its mean colour."""
+
+    image_size = (16, 8)
+
+    def encode_image(self, images, normalize=False):
+        features = images.mean(dim=(2, 3))
+        return hpl.ImageFeatures(i2i=features, t2i=torch.nn.functional.normalize(features, dim=-1))
+
+
+def test_look_alikes_nearest_first(tmp_path):
+    from PIL import Image
+    from torch.utils.data import DataLoader
+
+    from hpl.data.records import ImageRecord
+    from hpl.data.sampler import PKSampler
+    from train.data import TrainImages, find_look_alikes
+
+    colours = {0: (250, 10, 10), 1: (230, 30, 20), 2: (10, 10, 250), 3: (30, 20, 230), 4: (10, 250, 10)}
+    records = []
+    for label, colour in colours.items():
+        for copy in range(2):
+            path = tmp_path / f"{label}_{copy}.png"
+            Image.new("RGB", (8, 16), colour).save(path)
+            records.append(ImageRecord(path=str(path), pid=label + 1, label=label))
+    records.append(ImageRecord(path=str(tmp_path / "missing.png"), pid=6, label=5))
+    dataset = TrainImages(records, transform=None, image_size=(16, 8))
+    loader = DataLoader(dataset, batch_sampler=PKSampler([r.label for r in records], 2, 2))
+    transform = lambda image: torch.tensor(list(image.getdata()), dtype=torch.float).T.reshape(3, 16, 8) / 255  # noqa: E731
+    model = _ColourModel()
+
+    neighbours = find_look_alikes(model, loader, transform, 2, seed=0, device=torch.device("cpu"))
+    assert set(neighbours) == set(range(6))
+    assert neighbours[0][0] == 1
+    assert neighbours[1][0] == 0
+    assert neighbours[2][0] == 3
+    assert neighbours[3][0] == 2
+    assert all(len(row) == 2 and label not in row for label, row in neighbours.items())
+    assert model.training
+
+
 def test_lr_schedule_warmup_then_cosine():
     config = StageConfig(epochs=10, lr=1e-3, warmup_epochs=2, warmup_lr=1e-5)
     assert lr_factor(config, 0) == pytest.approx(0.01)

@@ -61,6 +61,7 @@ class BatchConfig:
     i2i_size: int = 64  # I2I images per batch
     instances: int = 4  # images per identity (K) in each part
     stage0_size: int = 128  # image-text pairs per stage-0 batch (PK-sampled with loss.stage0_identities)
+    stage0_groups: int = 1  # look-alike identities per group in stage-0 PK batches (1: random identities)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -14,6 +15,7 @@ from hpl.data.images import ImageLoadError, load_image
 from hpl.data.pairs import PairDataset, load_pair
 from hpl.data.records import ImageRecord
 from hpl.data.sampler import PKSampler
+from hpl.models.hpl import HPLModel
 from hpl.tokenizer import tokenize
 
 logger = logging.getLogger(__name__)
@@ -173,6 +175,55 @@ def build_mixed_loader(
         i2i_set = TrainImages(pair.train_i2i, transform, image_size)
         i2i_loader = _pk_loader(i2i_set, i2i_size, instances, num_workers, seed + 1, rank, world_size)
     return MixedLoader(pair_loader, i2i_loader)
+
+
+@torch.no_grad()
+def find_look_alikes(
+    model: HPLModel,
+    loader: DataLoader,
+    transform: Transform,
+    num_neighbours: int,
+    seed: int | Sequence[int],
+    device: torch.device,
+    batch_size: int = 256,
+) -> dict[int, list[int]]:
+    """Map each label of a PK loader to its `num_neighbours` nearest labels, nearest first.
+
+    A label is represented by the T2I feature of one of its images, drawn anew for each `seed`. An
+    unreadable image leaves its label with a zero feature, so its neighbours are arbitrary.
+    """
+    sampler: PKSampler = loader.batch_sampler
+    records = loader.dataset.records
+    rng = np.random.default_rng(seed)
+    picks = [int(rng.choice(sampler.indices_of(label))) for label in sampler.labels]
+
+    was_training = model.training
+    model.eval()
+    features = []
+    for start in range(0, len(picks), batch_size):
+        images = torch.stack(
+            [
+                _load_or_zeros(records[i].path, transform, model.image_size)
+                for i in picks[start : start + batch_size]
+            ]
+        )
+        features.append(model.encode_image(images.to(device), normalize=True).t2i.float())
+    model.train(was_training)
+
+    feature_matrix = torch.cat(features)
+    similarity = feature_matrix @ feature_matrix.T
+    similarity.fill_diagonal_(-float("inf"))
+    count = min(num_neighbours, len(picks) - 1)
+    nearest = similarity.topk(count, dim=1).indices.cpu().tolist()
+    labels = sampler.labels
+    return {label: [labels[j] for j in row] for label, row in zip(labels, nearest, strict=True)}
+
+
+def _load_or_zeros(path: str, transform: Transform, image_size: tuple[int, int]) -> torch.Tensor:
+    try:
+        return transform(load_image(path))
+    except ImageLoadError:
+        return torch.zeros(3, *image_size)
 
 
 def _pk_loader(

@@ -23,7 +23,13 @@ from hpl.evaluation import evaluate_model
 from hpl.metrics import RankingResult, format_results
 from hpl.models.hpl import HPLModel, build_model
 from train.config import StageConfig, TrainConfig, save_config
-from train.data import build_mixed_loader, build_pair_loader, load_training_pair
+from train.data import (
+    MixedLoader,
+    build_mixed_loader,
+    build_pair_loader,
+    find_look_alikes,
+    load_training_pair,
+)
 from train.plots import plot_cmc, plot_losses
 from train.stages import (
     ContrastiveStage,
@@ -232,6 +238,7 @@ class Trainer:
             factor = lr_factor(stage_config, epoch)
             for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
                 group["lr"] = base_lr * factor
+            self._group_look_alikes(model, stage, loader, epoch)
             row = self._train_epoch(module, stage, loader, optimizer, weights, epoch, stage_config.epochs)
             row.update(stage=stage.name, epoch=epoch + 1, lr=base_lrs[0] * factor)
             if (
@@ -285,6 +292,34 @@ class Trainer:
             i2i_size=config.batch.i2i_size,
             instances=config.batch.instances,
             **common,
+        )
+
+    def _group_look_alikes(self, model: HPLModel, stage: Stage, loader: Any, epoch: int) -> None:
+        """Rebuild the stage-0 PK batches of this epoch from groups of look-alike identities (`batch.stage0_groups`)."""
+        group_size = self.config.batch.stage0_groups
+        if group_size <= 1 or stage.name != "stage0" or not isinstance(loader, MixedLoader):
+            return
+        started = time.perf_counter()
+        transform = build_test_transform(model.image_size, model.image_mean, model.image_std)
+        # NOTE: under DDP each rank finds the groups itself from the same weights and images. Ranks on
+        # different hardware could order near ties differently and so draw different batches.
+        for part in (loader.pair_loader, loader.i2i_loader):
+            if part is None:
+                continue
+            neighbours = find_look_alikes(
+                model,
+                part,
+                transform,
+                4 * group_size,
+                seed=[self.config.seed, epoch],
+                device=self.runtime.device,
+            )
+            part.batch_sampler.set_neighbours(neighbours, group_size)
+        logger.info(
+            "%s epoch %d: look-alike groups found in %.1f s",
+            stage.name,
+            epoch + 1,
+            time.perf_counter() - started,
         )
 
     def _train_epoch(

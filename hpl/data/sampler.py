@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 from torch.utils.data import Sampler
@@ -20,9 +20,16 @@ class PKSampler(Sampler[list[int]]):
     gets one chunk drawn with replacement. Batches then take one chunk from each of P random labels
     that still have chunks, until fewer than P such labels remain.
 
-    The batches depend only on `seed` and the epoch set by `set_epoch`. With `world_size` > 1, rank r
-    receives batches r, r + world_size, ... of that epoch's list, truncated so that every rank gets
-    the same number. The ranks' shares are disjoint, and P and K are per rank, so the global batch
+    With `set_neighbours`, batches are built from groups of look-alike labels instead, as in graph
+    sampling (Liao and Shao, "Graph Sampling Based Deep Metric Learning for Generalizable Person
+    Re-Identification", CVPR 2022): a random label that still has chunks, then its nearest labels that
+    still have chunks, up to `group_size` labels, and further groups until the batch has P labels.
+    Random batches rarely contain two people who look alike, so the loss gives little weight to the
+    details that distinguish them.
+
+    The batches depend only on `seed`, the neighbours and the epoch set by `set_epoch`. With
+    `world_size` > 1, rank r receives batches r, r + world_size, ... of that epoch's list, truncated
+    so that every rank gets the same number. The ranks' shares are disjoint, and P and K are per rank, so the global batch
     is world_size * P * K images.
     """
 
@@ -62,6 +69,8 @@ class PKSampler(Sampler[list[int]]):
         self.rank = rank
         self.world_size = world_size
         self.epoch = 0
+        self.group_size = 1
+        self._neighbours: dict[int, list[int]] | None = None
         self._cached_epoch: int | None = None
         self._cached_batches: list[list[int]] = []
 
@@ -73,6 +82,38 @@ class PKSampler(Sampler[list[int]]):
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose batches the next iteration yields (call it before every epoch)."""
         self.epoch = epoch
+
+    @property
+    def labels(self) -> list[int]:
+        """The distinct labels, sorted."""
+        return list(self._indices_per_label)
+
+    def indices_of(self, label: int) -> np.ndarray:
+        """Dataset indices of the images of `label`."""
+        return self._indices_per_label[label]
+
+    def set_neighbours(self, neighbours: Mapping[int, Sequence[int]] | None, group_size: int) -> None:
+        """Draw batches from groups of `group_size` look-alike labels, or from random labels if `neighbours` is None.
+
+        `neighbours` maps every label to other labels, nearest first. Every rank must receive the same
+        mapping. The batches of the current epoch are rebuilt.
+        """
+        if group_size < 1:
+            raise ValueError(f"group_size must be at least 1, got {group_size}")
+        if neighbours is not None:
+            missing = [label for label in self._indices_per_label if label not in neighbours]
+            if missing:
+                raise ValueError(
+                    f"neighbours are missing for {len(missing)} labels, for example {missing[0]}: "
+                    "pass a list of nearest labels for every label of the sampler"
+                )
+            self._neighbours = {
+                label: [int(other) for other in neighbours[label]] for label in self._indices_per_label
+            }
+        else:
+            self._neighbours = None
+        self.group_size = group_size
+        self._cached_epoch = None
 
     def __iter__(self) -> Iterator[list[int]]:
         yield from self._rank_batches()
@@ -91,6 +132,8 @@ class PKSampler(Sampler[list[int]]):
     def _epoch_batches(self, epoch: int) -> list[list[int]]:
         rng = np.random.default_rng([self.seed, epoch])
         chunks_per_label = self._chunk_labels(rng)
+        if self._neighbours is not None and self.group_size > 1:
+            return self._grouped_batches(chunks_per_label, rng)
 
         batches = []
         available = [label for label, chunks in chunks_per_label.items() if chunks]
@@ -107,6 +150,32 @@ class PKSampler(Sampler[list[int]]):
                 if not chunks_per_label[available[position]]:
                     available[position] = available[-1]
                     available.pop()
+        return batches
+
+    def _grouped_batches(
+        self, chunks_per_label: dict[int, list[list[int]]], rng: np.random.Generator
+    ) -> list[list[int]]:
+        assert self._neighbours is not None
+        available = {label for label, chunks in chunks_per_label.items() if chunks}
+        batches = []
+        while len(available) >= self.num_identities:
+            chosen: list[int] = []
+            while len(chosen) < self.num_identities:
+                candidates = sorted(available.difference(chosen))
+                centre = candidates[int(rng.integers(len(candidates)))]
+                group = [centre]
+                for label in self._neighbours[centre]:
+                    if len(group) == self.group_size or len(chosen) + len(group) == self.num_identities:
+                        break
+                    if label in available and label not in chosen and label not in group:
+                        group.append(label)
+                chosen.extend(group[: self.num_identities - len(chosen)])
+            batch = []
+            for label in chosen:
+                batch.extend(chunks_per_label[label].pop())
+                if not chunks_per_label[label]:
+                    available.discard(label)
+            batches.append(batch)
         return batches
 
     def _chunk_labels(self, rng: np.random.Generator) -> dict[int, list[list[int]]]:
