@@ -299,7 +299,11 @@ def test_look_alikes_nearest_first(tmp_path):
     records.append(ImageRecord(path=str(tmp_path / "missing.png"), pid=6, label=5))
     dataset = TrainImages(records, transform=None, image_size=(16, 8))
     loader = DataLoader(dataset, batch_sampler=PKSampler([r.label for r in records], 2, 2))
-    transform = lambda image: torch.tensor(list(image.getdata()), dtype=torch.float).T.reshape(3, 16, 8) / 255  # noqa: E731
+
+    def transform(image):
+        pixels = torch.tensor(list(image.getdata()), dtype=torch.float)  # (H * W, 3)
+        return pixels.T.reshape(3, 16, 8) / 255
+
     model = _ColourModel()
 
     neighbours = find_look_alikes(model, loader, transform, 2, seed=0, device=torch.device("cpu"))

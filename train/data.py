@@ -222,7 +222,8 @@ def find_look_alikes(
 def _load_or_zeros(path: str, transform: Transform, image_size: tuple[int, int]) -> torch.Tensor:
     try:
         return transform(load_image(path))
-    except ImageLoadError:
+    except ImageLoadError as err:
+        logger.warning("look-alike search: unreadable image left as zeros: %s", err)
         return torch.zeros(3, *image_size)
 
 

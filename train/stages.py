@@ -106,7 +106,7 @@ class ContrastiveStage(Stage):
 
     `LossSettings.stage0_logit_scale` > 0 replaces the learned logit scale by a fixed one, as a fixed
     temperature in SupCon. CLIP's scale starts at 1 / 0.07 (about 14) and, in a run of a few thousand
-    steps, stays near it; a sharper scale weights the negatives closest to each anchor more.
+    steps, stays near it. A sharper scale weights the negatives closest to each anchor more.
     """
 
     name = "stage0"

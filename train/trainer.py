@@ -295,7 +295,10 @@ class Trainer:
         )
 
     def _group_look_alikes(self, model: HPLModel, stage: Stage, loader: Any, epoch: int) -> None:
-        """Rebuild the stage-0 PK batches of this epoch from groups of look-alike identities (`batch.stage0_groups`)."""
+        """Rebuild this epoch's stage-0 PK batches from groups of look-alike identities.
+
+        The group size is `batch.stage0_groups`. Other stages, and group sizes of 1, keep random batches.
+        """
         group_size = self.config.batch.stage0_groups
         if group_size <= 1 or stage.name != "stage0" or not isinstance(loader, MixedLoader):
             return

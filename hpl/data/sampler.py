@@ -29,8 +29,8 @@ class PKSampler(Sampler[list[int]]):
 
     The batches depend only on `seed`, the neighbours and the epoch set by `set_epoch`. With
     `world_size` > 1, rank r receives batches r, r + world_size, ... of that epoch's list, truncated
-    so that every rank gets the same number. The ranks' shares are disjoint, and P and K are per rank, so the global batch
-    is world_size * P * K images.
+    so that every rank gets the same number. The ranks' shares are disjoint, and P and K are per
+    rank, so the global batch is world_size * P * K images.
     """
 
     def __init__(
@@ -93,7 +93,7 @@ class PKSampler(Sampler[list[int]]):
         return self._indices_per_label[label]
 
     def set_neighbours(self, neighbours: Mapping[int, Sequence[int]] | None, group_size: int) -> None:
-        """Draw batches from groups of `group_size` look-alike labels, or from random labels if `neighbours` is None.
+        """Draw batches from groups of `group_size` look-alike labels (random labels if `neighbours` is None).
 
         `neighbours` maps every label to other labels, nearest first. Every rank must receive the same
         mapping. The batches of the current epoch are rebuilt.
