@@ -79,7 +79,7 @@ class _TokenFeature(nn.Module):
         self.token = token
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        features = self.model.encode_image(images, normalize=False)
+        features = self.model.encode_image(images, normalize=False, flip=False)  # one view to map
         return features.i2i if self.token == "i2i" else features.t2i
 
 

@@ -114,6 +114,24 @@ def test_token_maps_follow_reference():
     assert not np.allclose(first.i2i, second.i2i), "a different reference feature must change the map"
 
 
+def test_flip_test_model_maps_the_single_view():
+    torch.manual_seed(2)
+    model = _frozen(hpl.create_model())
+    flipping = _frozen(hpl.create_model(flip_test=True))
+    flipping.load_state_dict(model.state_dict())
+    image = torch.randn(3, 128, 64)
+    references = {
+        "i2i_reference": torch.randn(model.embed_dim),
+        "t2i_reference": torch.randn(model.embed_dim),
+    }
+    expected = compute_token_maps(model, image, **references)
+    maps = compute_token_maps(flipping, image, **references)
+    assert np.allclose(maps.i2i, expected.i2i, atol=1e-5)
+    assert np.allclose(maps.t2i, expected.t2i, atol=1e-5)
+    # The scores compare the retrieval features, which average the image with its mirror image.
+    assert maps.i2i_score != pytest.approx(expected.i2i_score, abs=1e-4)
+
+
 def test_model_mode_restored():
     model = hpl.create_model().train()
     compute_token_maps(model, torch.randn(3, 128, 64))

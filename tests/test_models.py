@@ -37,6 +37,36 @@ def test_encode_image_normalize(model):
     assert torch.allclose(features.t2i.norm(dim=-1), torch.ones(3), atol=1e-5)
 
 
+def test_flip_test_averages_image_and_mirror(model):
+    model.eval()
+    images = _images()
+    with torch.no_grad():
+        plain = model.encode_image(images)
+        mirrored = model.encode_image(images.flip(-1))
+        flipped = model.encode_image(images, flip=True)
+        # The flip test of a mirror image is the flip test of the image itself.
+        flipped_mirror = model.encode_image(images.flip(-1), flip=True)
+    for token in ("i2i", "t2i"):
+        views = (getattr(plain, token) + getattr(mirrored, token)) / 2
+        assert torch.allclose(getattr(flipped, token), views, atol=1e-5)
+        assert torch.allclose(getattr(flipped_mirror, token), getattr(flipped, token), atol=1e-5)
+        assert not torch.allclose(getattr(flipped, token), getattr(plain, token), atol=1e-3)
+
+
+def test_flip_test_follows_the_config():
+    torch.manual_seed(0)
+    model = hpl.create_model(image_size=IMAGE_SIZE, flip_test=True).eval()
+    images = _images()
+    with torch.no_grad():
+        default = model.encode_image(images, normalize=True)
+        flipped = model.encode_image(images, normalize=True, flip=True)
+        single = model.encode_image(images, normalize=True, flip=False)
+    assert torch.equal(default.i2i, flipped.i2i) and torch.equal(default.t2i, flipped.t2i)
+    assert not torch.allclose(default.i2i, single.i2i, atol=1e-3)
+    assert HPLConfig.from_dict(model.config.to_dict()).flip_test
+    assert not HPLConfig.from_dict({"backbone": "hpl-tiny"}).flip_test  # older checkpoints
+
+
 def test_encode_text_shape(model):
     tokens = tokenize(["a man in a blue coat", "a girl with a phone"], model.context_length)
     assert model.encode_text(tokens).shape == (2, model.embed_dim)

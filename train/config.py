@@ -30,6 +30,7 @@ class ModelConfig:
     num_id_tokens: int = 4  # identity context vectors per label
     num_pseudo_tokens: int = 4  # pseudo tokens per inversion network
     inversion_depth: int = 4  # transformer blocks per inversion network
+    flip_test: bool = False  # retrieval features average each image with its mirror image
 
     def to_hpl_config(self, num_labels: int) -> HPLConfig:
         """Return the model config for `num_labels` training identities."""

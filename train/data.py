@@ -207,7 +207,7 @@ def find_look_alikes(
                 for i in picks[start : start + batch_size]
             ]
         )
-        features.append(model.encode_image(images.to(device), normalize=True).t2i.float())
+        features.append(model.encode_image(images.to(device), normalize=True, flip=False).t2i.float())
     model.train(was_training)
 
     feature_matrix = torch.cat(features)

@@ -38,6 +38,7 @@ class HPLConfig:
     inversion_depth: int = 4  # transformer blocks per inversion network
     inversion_heads: int = 0  # attention heads in the inversion networks; 0 picks width // 64
     i2i_test_feature: str = "bnneck"  # I2I retrieval feature: after the BNNeck (BoT) or "raw"
+    flip_test: bool = False  # retrieval features average each image with its mirror image
 
     def __post_init__(self) -> None:
         if self.i2i_test_feature not in I2I_TEST_FEATURES:
@@ -152,11 +153,22 @@ class HPLModel(nn.Module):
 
     # Retrieval ----------------------------------------------------------------------------------
 
-    def encode_image(self, images: torch.Tensor, normalize: bool = False) -> ImageFeatures:
-        """Return the I2I and T2I retrieval features of images (B, 3, H, W)."""
-        output = self.visual(images)
-        i2i = self.bnneck(output.i2i) if self.config.i2i_test_feature == "bnneck" else output.i2i
-        t2i = output.t2i
+    def encode_image(
+        self, images: torch.Tensor, normalize: bool = False, flip: bool | None = None
+    ) -> ImageFeatures:
+        """Return the I2I and T2I retrieval features of images (B, 3, H, W).
+
+        With `flip` (default: the config's `flip_test`) each feature is the mean of the features of
+        the image and of its mirror image, the flip test of ReID toolkits such as fast-reid. Both
+        views go through the encoder as one batch.
+        """
+        flip = self.config.flip_test if flip is None else flip
+        output = self.visual(torch.cat([images, images.flip(-1)]) if flip else images)
+        i2i, t2i = output.i2i, output.t2i
+        if flip:
+            i2i, t2i = _mean_of_views(i2i), _mean_of_views(t2i)
+        if self.config.i2i_test_feature == "bnneck":
+            i2i = self.bnneck(i2i)
         if normalize:
             i2i, t2i = F.normalize(i2i, dim=-1), F.normalize(t2i, dim=-1)
         return ImageFeatures(i2i=i2i, t2i=t2i)
@@ -229,6 +241,12 @@ class HPLModel(nn.Module):
                 f"hierarchical_prompts={self.config.hierarchical_prompts}"
             )
         return part
+
+
+def _mean_of_views(features: torch.Tensor) -> torch.Tensor:
+    """Average the two halves (image, mirror image) of a (2B, E) feature batch into (B, E)."""
+    original, mirrored = features.chunk(2)
+    return (original + mirrored) / 2
 
 
 def _make_classifier(embed_dim: int, num_labels: int, bias: bool) -> nn.Linear:
