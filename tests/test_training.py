@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import logging
 import os
 import signal
 import subprocess
@@ -276,7 +277,7 @@ class _ColourModel(torch.nn.Module):
 
     image_size = (16, 8)
 
-    def encode_image(self, images, normalize=False):
+    def encode_image(self, images, normalize=False, flip=None):
         features = images.mean(dim=(2, 3))
         return hpl.ImageFeatures(i2i=features, t2i=torch.nn.functional.normalize(features, dim=-1))
 
@@ -396,7 +397,7 @@ def _train_command(data_root: Path, run_root: Path, name: str, extra=()) -> list
 
 
 @pytest.mark.slow
-def test_trainer_smoke_run(tiny_data, tmp_path):
+def test_trainer_smoke_run(tiny_data, tmp_path, caplog):
     from train.trainer import Trainer
 
     config = load_config(
@@ -404,8 +405,12 @@ def test_trainer_smoke_run(tiny_data, tmp_path):
         [f"output_dir={tmp_path}", "name=smoke", f"data.t2i_root={tiny_data}", f"data.i2i_root={tiny_data}"]
         + TINY_OVERRIDES,
     )
-    results = Trainer(config).run()
+    with caplog.at_level(logging.INFO, logger="train.trainer"):
+        results = Trainer(config).run()
     assert set(results) == {"I2I", "T2I"}
+    # synthetic.yaml groups look-alike identities in the batches of stage 0 and stage II, not stage I.
+    grouped = [line.split(" epoch")[0] for line in caplog.messages if "look-alike groups found" in line]
+    assert grouped == ["stage0", "stage2", "stage2"]
     for result in results.values():
         for metric in ("r1", "r5", "r10", "map", "minp"):
             assert 0.0 <= getattr(result, metric) <= 100.0
@@ -434,6 +439,7 @@ def test_trainer_smoke_run(tiny_data, tmp_path):
     checkpoint, gallery_size = export(run, tiny_data, tmp_path / "assets")
     exported = hpl.read_checkpoint_info(checkpoint)
     assert exported.metadata["preset"] == "demo"
+    assert exported.config.flip_test
     assert exported.metadata["metrics"] == info.metadata["metrics"]
     assert checkpoint.stat().st_size < (run / "model.safetensors").stat().st_size * 0.6  # float16
     gallery = sorted(p.name for p in (tmp_path / "assets" / "gallery").iterdir())

@@ -63,6 +63,7 @@ class BatchConfig:
     instances: int = 4  # images per identity (K) in each part
     stage0_size: int = 128  # image-text pairs per stage-0 batch (PK-sampled with loss.stage0_identities)
     stage0_groups: int = 1  # look-alike identities per group in stage-0 PK batches (1: random identities)
+    stage2_groups: int = 1  # the same for the stage-II PK batches of pairs and of I2I images
 
 
 @dataclass(frozen=True)

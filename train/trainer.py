@@ -295,12 +295,14 @@ class Trainer:
         )
 
     def _group_look_alikes(self, model: HPLModel, stage: Stage, loader: Any, epoch: int) -> None:
-        """Rebuild this epoch's stage-0 PK batches from groups of look-alike identities.
+        """Rebuild this epoch's PK batches from groups of look-alike identities.
 
-        The group size is `batch.stage0_groups`. Other stages, and group sizes of 1, keep random batches.
+        The group size is `batch.stage0_groups` in stage 0 and `batch.stage2_groups` in stage II.
+        Stage I, and group sizes of 1, keep random batches.
         """
-        group_size = self.config.batch.stage0_groups
-        if group_size <= 1 or stage.name != "stage0" or not isinstance(loader, MixedLoader):
+        sizes = {"stage0": self.config.batch.stage0_groups, "stage2": self.config.batch.stage2_groups}
+        group_size = sizes.get(stage.name, 1)
+        if group_size <= 1 or not isinstance(loader, MixedLoader):
             return
         started = time.perf_counter()
         transform = build_test_transform(model.image_size, model.image_mean, model.image_std)
