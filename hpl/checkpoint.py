@@ -152,9 +152,13 @@ def checkpoint_fingerprint(source: str | os.PathLike[str], chunk_size: int = 1 <
 
 def _reject_pickle(path: Path) -> None:
     with open(path, "rb") as handle:
-        head = handle.read(8)
+        head = handle.read(9)
     if not head:
         raise ValueError(f"checkpoint {str(path)!r} is empty")
+    # A safetensors file starts with its header length (8 bytes, little-endian) and then the JSON
+    # header. That length can begin with the byte 0x80 of a pickle stream, so the layout is checked first.
+    if head[8:9] == b"{":
+        return
     if head.startswith(_PICKLE_SIGNATURES):
         raise ValueError(
             f"{str(path)!r} is a pickle-based PyTorch file; it is not loaded because unpickling can run "

@@ -70,6 +70,21 @@ def test_pickle_file_rejected_without_unpickling(tmp_path):
         hpl.load_checkpoint(torch_file)
 
 
+def test_header_length_starting_like_a_pickle_loads(saved, tmp_path):
+    model, _ = saved
+    # Pad the metadata until the header length's first byte is 0x80, the first byte of a pickle stream.
+    # Each padding character adds one byte to the header, which safetensors pads to a multiple of 8.
+    path = hpl.save_checkpoint(model, tmp_path / "model.safetensors", note="")
+    start = (0x80 - path.read_bytes()[0]) % 256
+    for padding in range(start, start + 8):
+        hpl.save_checkpoint(model, path, note="x" * padding)
+        if path.read_bytes()[0] == 0x80:
+            break
+    else:
+        pytest.fail("no padding gave a header length starting with 0x80")
+    assert hpl.load_checkpoint(path).checkpoint_metadata["note"] == "x" * padding
+
+
 def test_truncated_file_rejected(saved, tmp_path):
     _, path = saved
     truncated = tmp_path / "truncated.safetensors"
