@@ -183,7 +183,9 @@ def describe_model(engine: ReIDEngine) -> str:
         f"**Mode:** {escape_text(info['mode'])}",
         f"**Checkpoint:** `{escape_text(str(info['checkpoint']))}`",
         f"**Backbone:** {escape_text(str(info['backbone']))} at {info['image_size'][0]}x{info['image_size'][1]} "
-        f"(class tokens: {info['num_class_tokens']})",
+        f"(class tokens: {info['num_class_tokens']}"
+        + ("; each image also seen mirrored" if info["flip_test"] else "")
+        + ")",
     ]
     metadata = info.get("metadata") or {}
     for key in ("training_data", "dataset", "preset", "stage"):

@@ -245,7 +245,7 @@ class ReIDEngine:
         return engine
 
     def model_info(self) -> dict[str, Any]:
-        """Describe the model: source, mode, backbone, input size, class tokens and checkpoint metadata."""
+        """Describe the model: source, mode, backbone, input size, class tokens, flip test and metadata."""
         config = self.model.config
         return {
             "checkpoint": self.source,
@@ -253,6 +253,7 @@ class ReIDEngine:
             "backbone": config.backbone,
             "image_size": tuple(self.model.image_size),
             "num_class_tokens": self.model.visual.num_class_tokens,
+            "flip_test": config.flip_test,
             "num_labels": config.num_labels,
             "fingerprint": self.fingerprint,
             "metadata": dict(getattr(self.model, "checkpoint_metadata", {}) or {}),

@@ -14,10 +14,10 @@ NUM_PIDS = 4
 NUM_CAMERAS = 3
 
 
-def save_tiny_checkpoint(path: Path, seed: int = 0, **metadata: object) -> Path:
-    """Save a random-init hpl-tiny model (128x64 input) as an HPL checkpoint."""
+def save_tiny_checkpoint(path: Path, seed: int = 0, options: dict | None = None, **metadata: object) -> Path:
+    """Save a random-init hpl-tiny model (128x64 input, HPLConfig `options`) as an HPL checkpoint."""
     torch.manual_seed(seed)
-    return hpl.save_checkpoint(hpl.create_model(), path, **metadata)
+    return hpl.save_checkpoint(hpl.create_model(**(options or {})), path, **metadata)
 
 
 def draw_person(pid: int, camid: int, size: tuple[int, int] = (64, 128)) -> Image.Image:

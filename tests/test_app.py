@@ -297,6 +297,11 @@ def test_model_tab_note_only_for_demo(tmp_path):
     text = app_module.describe_model(engine)
     assert "my own data" in text
     assert "results on real photos are weak" not in text
+    assert "mirrored" not in text
+
+    flipping = save_tiny_checkpoint(tmp_path / "flip.safetensors", options={"flip_test": True})
+    engine = ReIDEngine.from_checkpoint(flipping, cache_root=tmp_path / "cache")
+    assert "(class tokens: 2; each image also seen mirrored)" in app_module.describe_model(engine)
 
 
 def test_distractor_query_gets_no_marks(engine):
