@@ -439,6 +439,9 @@ def test_trainer_smoke_run(tiny_data, tmp_path, caplog):
     checkpoint, gallery_size = export(run, tiny_data, tmp_path / "assets")
     exported = hpl.read_checkpoint_info(checkpoint)
     assert exported.metadata["preset"] == "demo"
+    assert exported.metadata["recipe"] == (
+        "python -m train --config train/configs/synthetic.yaml name=smoke, then python -m train.export_demo"
+    )
     assert exported.config.flip_test
     assert exported.metadata["metrics"] == info.metadata["metrics"]
     assert checkpoint.stat().st_size < (run / "model.safetensors").stat().st_size * 0.6  # float16

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 import hpl
+from train.config import load_config
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +34,15 @@ def export(run_dir: Path, data_dir: Path, assets: Path = ASSETS) -> tuple[Path, 
     info = hpl.read_checkpoint_info(run_dir / "model.safetensors")
     model = hpl.load_checkpoint(run_dir / "model.safetensors")
     metadata = dict(info.metadata)
+    command = f"python -m train --config train/configs/synthetic.yaml name={run_dir.name}"
+    run_config = run_dir / "config.yaml"
+    init_from = load_config(run_config).init_from if run_config.is_file() else None
+    if init_from:
+        command += f" init_from={init_from}"  # stage 0 came from another run's checkpoint
     metadata.update(
         training_data=TRAINING_DATA,
         preset="demo",
-        recipe=f"python -m train --config train/configs/synthetic.yaml (run {run_dir.name}), then "
-        "python -m train.export_demo",
+        recipe=f"{command}, then python -m train.export_demo",
     )
     checkpoint = hpl.save_checkpoint(
         model, assets / "models" / "hpl-tiny-synthetic.safetensors", dtype=torch.float16, **metadata
