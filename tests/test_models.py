@@ -61,7 +61,8 @@ def test_flip_test_follows_the_config():
         default = model.encode_image(images, normalize=True)
         flipped = model.encode_image(images, normalize=True, flip=True)
         single = model.encode_image(images, normalize=True, flip=False)
-    assert torch.equal(default.i2i, flipped.i2i) and torch.equal(default.t2i, flipped.t2i)
+    assert torch.equal(default.i2i, flipped.i2i)
+    assert torch.equal(default.t2i, flipped.t2i)
     assert not torch.allclose(default.i2i, single.i2i, atol=1e-3)
     assert HPLConfig.from_dict(model.config.to_dict()).flip_test
     assert not HPLConfig.from_dict({"backbone": "hpl-tiny"}).flip_test  # older checkpoints

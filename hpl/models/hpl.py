@@ -159,8 +159,8 @@ class HPLModel(nn.Module):
         """Return the I2I and T2I retrieval features of images (B, 3, H, W).
 
         With `flip` (default: the config's `flip_test`) each feature is the mean of the features of
-        the image and of its mirror image, the flip test of ReID toolkits such as fast-reid. Both
-        views go through the encoder as one batch.
+        the image and of its mirror image, the flip test of ReID toolkits. Both views go through the
+        encoder as one batch.
         """
         flip = self.config.flip_test if flip is None else flip
         output = self.visual(torch.cat([images, images.flip(-1)]) if flip else images)
