@@ -498,3 +498,62 @@ def test_cli_rejects_unknown_setting(tmp_path: Path) -> None:
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert "settings field" in result.stderr
+
+
+def _oracle_record(person: str, upper: str, bag: str, view: str, facts: list[list[dict]]) -> dict:
+    return {
+        "person": person,
+        "cuhk_split": "test",
+        "identity": {"upper_colour": upper, "bag_type": bag},
+        "instance": {"view": view},
+        "caption_facts": facts,
+    }
+
+
+def _fact(attribute: str, value: str, stated: str | None = None) -> dict:
+    return {"attribute": attribute, "value": value, "stated": stated or value}
+
+
+def test_caption_oracle_ranks_by_named_attributes(tmp_path: Path) -> None:
+    from hpl.data.synthetic.oracle import caption_oracle
+
+    records = [
+        # Names only the red top that A and B share: a tie between two people, R1 1/2.
+        _oracle_record("A", "red", "backpack", "front", [[_fact("upper_colour", "red")]]),
+        # Names B's handbag too, so B alone matches best.
+        _oracle_record(
+            "B", "red", "handbag", "back", [[_fact("upper_colour", "red"), _fact("bag_type", "handbag")]]
+        ),
+        # States a wrong colour (red for blue): the stated reader then prefers A and B.
+        _oracle_record("C", "blue", "backpack", "side", [[_fact("upper_colour", "blue", "red")]]),
+        _oracle_record("D", "blue", "backpack", "back", []),  # no caption, still a gallery image
+        {"person": "E", "cuhk_split": "train", "identity": {}, "instance": {}, "caption_facts": [[]]},
+    ]
+    with open(tmp_path / "attributes.jsonl", "w") as handle:
+        handle.writelines(json.dumps(record) + "\n" for record in records)
+
+    oracle = caption_oracle(tmp_path)
+
+    assert oracle.num_images == 4
+    assert oracle.num_captions == 3
+    assert oracle.r1_true == pytest.approx(100 * (1 / 2 + 1 + 1 / 2) / 3)
+    assert oracle.r1_stated == pytest.approx(100 * (1 / 2 + 1 + 0) / 3)
+
+
+def test_caption_oracle_on_generated_split(tiny: Path) -> None:
+    from hpl.data.synthetic.oracle import caption_oracle
+
+    oracle = caption_oracle(tiny)
+    assert oracle.num_captions > 0
+    assert 0 < oracle.r1_true <= 100
+    assert oracle.r1_stated == oracle.r1_true  # the demo preset makes no colour errors
+
+
+def test_caption_oracle_rejects_bad_folders(tmp_path: Path) -> None:
+    from hpl.data.synthetic.oracle import caption_oracle
+
+    with pytest.raises(FileNotFoundError, match="attributes.jsonl not found"):
+        caption_oracle(tmp_path)
+    (tmp_path / "attributes.jsonl").write_text(json.dumps({"cuhk_split": "train"}) + "\n")
+    with pytest.raises(ValueError, match="no CUHK-PEDES images in split 'test'"):
+        caption_oracle(tmp_path)
