@@ -91,9 +91,10 @@ PRESETS: dict[str, SyntheticSettings] = {
     # as in the real sets, groups dressed alike, partial and sometimes wrong captions, more occlusion,
     # blur and low resolution.
     # NOTE: these knobs were set by looking at the images. The real benchmarks' range is T2I R1
-    # about 40-65 and I2I mAP about 50-80. The only trained baseline so far, hpl-tiny from scratch
-    # for about 10 CPU minutes, reached T2I R1 2.5 and I2I mAP 3.4
-    # (benchmarks/results/ablation.md), too weak to tell whether the preset lands in that range.
+    # about 40-65 and I2I mAP about 50-80. The joint baseline of train/configs/synthetic_ablation.yaml
+    # (hpl-tiny from scratch, about 15 CPU minutes per seed) reached I2I mAP 33.6 and T2I R1 5.6
+    # (benchmarks/results/ablation.md). The caption oracle (hpl.data.synthetic.oracle) reaches T2I R1
+    # 84.1 on seed 0, so the captions allow the range, but no trained model has shown it lands there.
     "benchmark": SyntheticSettings(
         market_only_train_ids=350,
         market_only_test_ids=300,
