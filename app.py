@@ -179,13 +179,14 @@ def describe_stats(stats: GalleryStats) -> str:
 def describe_model(engine: ReIDEngine) -> str:
     """Markdown of the model card: checkpoint, backbone, mode, training data and metrics."""
     info = engine.model_info()
+    tokens = f"class tokens: {info['num_class_tokens']}"
+    if info["flip_test"]:
+        tokens += "; each image also seen mirrored"
     lines = [
         f"**Mode:** {escape_text(info['mode'])}",
         f"**Checkpoint:** `{escape_text(str(info['checkpoint']))}`",
         f"**Backbone:** {escape_text(str(info['backbone']))} at {info['image_size'][0]}x{info['image_size'][1]} "
-        f"(class tokens: {info['num_class_tokens']}"
-        + ("; each image also seen mirrored" if info["flip_test"] else "")
-        + ")",
+        f"({tokens})",
     ]
     metadata = info.get("metadata") or {}
     for key in ("training_data", "dataset", "preset", "stage"):

@@ -79,7 +79,8 @@ class _TokenFeature(nn.Module):
         self.token = token
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        features = self.model.encode_image(images, normalize=False, flip=False)  # one view to map
+        # Grad-CAM maps the activations of the image itself, so the mirror view of the flip test is skipped.
+        features = self.model.encode_image(images, normalize=False, flip=False)
         return features.i2i if self.token == "i2i" else features.t2i
 
 

@@ -114,7 +114,7 @@ def test_token_maps_follow_reference():
     assert not np.allclose(first.i2i, second.i2i), "a different reference feature must change the map"
 
 
-def test_flip_test_model_maps_the_single_view():
+def test_flip_test_model_maps_match_plain():
     torch.manual_seed(2)
     model = _frozen(hpl.create_model())
     flipping = _frozen(hpl.create_model(flip_test=True))
@@ -124,6 +124,7 @@ def test_flip_test_model_maps_the_single_view():
         "i2i_reference": torch.randn(model.embed_dim),
         "t2i_reference": torch.randn(model.embed_dim),
     }
+    # Grad-CAM runs on one view, so the maps equal those of the same weights without the flip test.
     expected = compute_token_maps(model, image, **references)
     maps = compute_token_maps(flipping, image, **references)
     assert np.allclose(maps.i2i, expected.i2i, atol=1e-5)

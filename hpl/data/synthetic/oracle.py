@@ -92,7 +92,7 @@ def _attribute_of(record: dict, attribute: str) -> object:
 
 
 def _top1_hit_rate(scores: np.ndarray, persons: np.ndarray, person: str) -> float:
-    """Chance that the first of the best-scored images shows `person` when ties are broken at random."""
+    """Return the chance that the top-ranked image shows `person` when ties are broken at random."""
     best = scores == scores.max()
     return float((persons[best] == person).mean())
 
