@@ -26,7 +26,7 @@ from train.stages import (
     PromptStage,
     RepresentationStage,
 )
-from train.trainer import build_optimizer, lr_factor
+from train.trainer import _group_lr_gate, build_optimizer, lr_factor
 
 IMAGE_SIZE = (128, 64)
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -264,6 +264,38 @@ def test_weight_decay_of_1d_parameters(model, decay_1d):
     assert seen == len(lr_of)
     assert len(optimizer.param_groups) == (len(groups) if decay_1d else 2 * len(groups))
     assert optimizer.defaults["fused"]
+
+
+def test_head_only_epochs_hold_the_encoders(model):
+    stage = RepresentationStage(LossSettings())
+    groups = stage.parameter_groups(model, 1e-3, head_lr_scale=10.0)
+    model.requires_grad_(False)
+    for group in groups:
+        for param in group.params:
+            param.requires_grad_(True)
+    config = StageConfig(
+        epochs=3, lr=1e-3, optimizer="adamw", weight_decay=0.05, decay_1d=False, head_only_epochs=1
+    )
+    optimizer = build_optimizer(groups, config)
+    gates = [
+        {g["name"]: _group_lr_gate(g["name"], config, epoch) for g in optimizer.param_groups}
+        for epoch in (0, 1)
+    ]
+    assert gates[0] == {"encoders": 0.0, "encoders-1d": 0.0, "heads": 1.0, "heads-1d": 1.0}
+    assert set(gates[1].values()) == {1.0}
+
+    for group in optimizer.param_groups:
+        group["lr"] *= gates[0][group["name"]]
+    stage.prepare(model, torch.device("cpu"))
+    before = _snapshot(model)
+    named = stage.losses(model, _batch(model))
+    optimizer.zero_grad()
+    sum(named.values()).backward()
+    optimizer.step()
+    changed = _changed(before, model)
+    assert not any(name.startswith(("visual.", "text.")) for name in changed)  # decay included
+    assert {"classifier_i2i.weight", "classifier_t2i.weight"} <= changed
+    assert any(name.startswith("image_inversion.") for name in changed)
 
 
 def test_unknown_optimizer_rejected(model):

@@ -80,6 +80,7 @@ class StageConfig:
     lr_decay: float = 0.8  # factor per epoch for the exponential schedule
     prompt_lr: float | None = None  # stage I: learning rate of the identity prompts (None: lr)
     head_lr_scale: float = 1.0  # stage II: lr multiplier for classifiers, BNNeck and inversion networks
+    head_only_epochs: int = 0  # first epochs in which the encoders hold still and only the rest trains
     decay_1d: bool = True  # also decay 1-D parameters (biases, norms, class tokens, logit scale)
 
 

@@ -102,6 +102,17 @@ def lr_factor(config: StageConfig, epoch: int) -> float:
     raise ValueError(f"unknown schedule {config.schedule!r}: expected cosine, exponential or constant")
 
 
+def _group_lr_gate(group_name: str, config: StageConfig, epoch: int) -> float:
+    """Return 0 while `group_name` is an encoder group within the stage's head-only epochs, else 1.
+
+    Fresh classifiers are random. Their first gradients move pretrained encoders away from what
+    stage 0 taught them, so the heads may train alone first, as in LP-FT (Kumar et al., "Fine-Tuning
+    can Distort Pretrained Features and Underperform Out-of-Distribution", ICLR 2022).
+    """
+    held = epoch < config.head_only_epochs and group_name.split("-")[0] == "encoders"
+    return 0.0 if held else 1.0
+
+
 class Trainer:
     """Runs stage 0 (when configured), stage I (with hierarchical prompts) and stage II, then evaluates."""
 
@@ -237,10 +248,10 @@ class Trainer:
         for epoch in range(start_epoch, stage_config.epochs):
             factor = lr_factor(stage_config, epoch)
             for group, base_lr in zip(optimizer.param_groups, base_lrs, strict=True):
-                group["lr"] = base_lr * factor
+                group["lr"] = base_lr * factor * _group_lr_gate(group["name"], stage_config, epoch)
             self._group_look_alikes(model, stage, loader, epoch)
             row = self._train_epoch(module, stage, loader, optimizer, weights, epoch, stage_config.epochs)
-            row.update(stage=stage.name, epoch=epoch + 1, lr=base_lrs[0] * factor)
+            row.update(stage=stage.name, epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"])
             if (
                 self.config.eval.every
                 and (epoch + 1) % self.config.eval.every == 0
