@@ -371,6 +371,8 @@ def test_config_overrides_and_errors(tmp_path):
         load_config(None, ["stage2.epochs"])
     with pytest.raises(FileNotFoundError):
         load_config(tmp_path / "missing.yaml")
+    with pytest.raises(ValueError, match="head_only_epochs must be 0 or more, got -1"):
+        load_config(None, ["stage2.head_only_epochs=-1"])
 
 
 def test_overrides_after_list_option():

@@ -83,6 +83,11 @@ class StageConfig:
     head_only_epochs: int = 0  # first epochs in which the encoders hold still and only the rest trains
     decay_1d: bool = True  # also decay 1-D parameters (biases, norms, class tokens, logit scale)
 
+    def __post_init__(self) -> None:
+        for name in ("epochs", "warmup_epochs", "head_only_epochs"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+
 
 @dataclass(frozen=True)
 class LossConfig:
