@@ -371,7 +371,7 @@ def test_config_overrides_and_errors(tmp_path):
         load_config(None, ["stage2.epochs"])
     with pytest.raises(FileNotFoundError):
         load_config(tmp_path / "missing.yaml")
-    with pytest.raises(ValueError, match="head_only_epochs must be 0 or more, got -1"):
+    with pytest.raises(ValueError, match="invalid head_only_epochs -1: expected 0 or more"):
         load_config(None, ["stage2.head_only_epochs=-1"])
 
 

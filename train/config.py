@@ -80,13 +80,13 @@ class StageConfig:
     lr_decay: float = 0.8  # factor per epoch for the exponential schedule
     prompt_lr: float | None = None  # stage I: learning rate of the identity prompts (None: lr)
     head_lr_scale: float = 1.0  # stage II: lr multiplier for classifiers, BNNeck and inversion networks
-    head_only_epochs: int = 0  # first epochs in which the encoders hold still and only the rest trains
+    head_only_epochs: int = 0  # epochs at the start that train everything except the encoders (LP-FT)
     decay_1d: bool = True  # also decay 1-D parameters (biases, norms, class tokens, logit scale)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "warmup_epochs", "head_only_epochs"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+                raise ValueError(f"invalid {name} {getattr(self, name)}: expected 0 or more")
 
 
 @dataclass(frozen=True)

@@ -103,14 +103,14 @@ def lr_factor(config: StageConfig, epoch: int) -> float:
 
 
 def _group_lr_gate(group_name: str, config: StageConfig, epoch: int) -> float:
-    """Return 0 while `group_name` is an encoder group within the stage's head-only epochs, else 1.
+    """Return the learning-rate factor of a parameter group: 0 for encoders in head-only epochs, else 1.
 
-    Fresh classifiers are random. Their first gradients move pretrained encoders away from what
-    stage 0 taught them, so the heads may train alone first, as in LP-FT (Kumar et al., "Fine-Tuning
-    can Distort Pretrained Features and Underperform Out-of-Distribution", ICLR 2022).
+    Gradients through random classifiers can distort pretrained features, so the heads may train
+    alone first: LP-FT (Kumar et al., "Fine-Tuning can Distort Pretrained Features and Underperform
+    Out-of-Distribution", 2022).
     """
-    held = epoch < config.head_only_epochs and group_name.split("-")[0] == "encoders"
-    return 0.0 if held else 1.0
+    is_encoder = group_name.split("-")[0] == "encoders"
+    return 0.0 if is_encoder and epoch < config.head_only_epochs else 1.0
 
 
 class Trainer:
