@@ -92,7 +92,7 @@ PRESETS: dict[str, SyntheticSettings] = {
     # blur and low resolution.
     # NOTE: these knobs were set by looking at the images. The real benchmarks' range is T2I R1
     # about 40-65 and I2I mAP about 50-80. The joint baseline of train/configs/synthetic_ablation.yaml
-    # (hpl-tiny from scratch, about 15 CPU minutes per seed) reached I2I mAP 33.6 and T2I R1 5.6
+    # (hpl-tiny from scratch, about 20 CPU minutes per seed) reached I2I mAP 37.3 and T2I R1 5.7
     # (benchmarks/results/ablation.md). The caption oracle (hpl.data.synthetic.oracle) reaches T2I R1
     # 84.1 on seed 0, so the captions allow the range, but no trained model has shown it lands there.
     "benchmark": SyntheticSettings(
