@@ -20,8 +20,8 @@ from train.data import MixedBatch
 from train.stages import LossSettings, RepresentationStage
 from train.trainer import build_optimizer
 
-# (backbone, input size, pairs, I2I images, inversion blocks). HPL specifies four inversion blocks
-# beside ViT-B-16's twelve; train/configs/synthetic.yaml gives hpl-tiny's four-block towers two.
+# (backbone, input size, pairs, I2I images, inversion blocks). HPL specifies four inversion blocks beside
+# ViT-B-16's twelve-block towers. The hpl-tiny training configs use two, because its towers have four.
 CASES = (
     ("hpl-tiny", (128, 64), 32, 32, 4),
     ("hpl-tiny", (128, 64), 32, 32, 2),

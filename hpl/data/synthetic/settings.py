@@ -94,7 +94,8 @@ PRESETS: dict[str, SyntheticSettings] = {
     # about 40-65 and I2I mAP about 50-80. The joint baseline of train/configs/synthetic_ablation.yaml
     # (hpl-tiny from scratch, about 20 CPU minutes per seed) reached I2I mAP 37.3 and T2I R1 5.7
     # (benchmarks/results/ablation.md). The caption oracle (hpl.data.synthetic.oracle) reaches T2I R1
-    # 84.1 on seed 0, so the captions allow the range, but no trained model has shown it lands there.
+    # 84.1 with the default generator seed. So the captions allow the range, but no trained model
+    # has reached it yet.
     "benchmark": SyntheticSettings(
         market_only_train_ids=350,
         market_only_test_ids=300,
