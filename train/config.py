@@ -137,6 +137,16 @@ class TrainConfig:
     stage2: StageConfig = field(default_factory=lambda: StageConfig(epochs=60, lr=1e-5, warmup_epochs=5))
     eval: EvalConfig = field(default_factory=EvalConfig)
 
+    def __post_init__(self) -> None:
+        # Stage I trains no encoder, and stage 0 trains nothing else: holding the encoders would
+        # do nothing in one and hold the whole stage in the other.
+        for name in ("stage0", "stage1"):
+            if getattr(self, name).head_only_epochs:
+                raise ValueError(
+                    f"{name}.head_only_epochs is a stage-II setting; "
+                    f"got {getattr(self, name).head_only_epochs}, expected 0"
+                )
+
     @property
     def run_dir(self) -> Path:
         """Folder of this run's outputs."""
