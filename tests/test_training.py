@@ -374,7 +374,7 @@ def test_config_overrides_and_errors(tmp_path):
         load_config(tmp_path / "missing.yaml")
     with pytest.raises(ValueError, match="invalid head_only_epochs -1: expected 0 or more"):
         load_config(None, ["stage2.head_only_epochs=-1"])
-    with pytest.raises(ValueError, match="stage0.head_only_epochs is a stage-II setting; got 2"):
+    with pytest.raises(ValueError, match="invalid stage0.head_only_epochs 2: only stage II"):
         load_config(None, ["stage0.head_only_epochs=2"])
 
 

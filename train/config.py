@@ -141,10 +141,10 @@ class TrainConfig:
         # Stage I trains no encoder, and stage 0 trains nothing else: holding the encoders would
         # do nothing in one and hold the whole stage in the other.
         for name in ("stage0", "stage1"):
-            if getattr(self, name).head_only_epochs:
+            epochs = getattr(self, name).head_only_epochs
+            if epochs:
                 raise ValueError(
-                    f"{name}.head_only_epochs is a stage-II setting; "
-                    f"got {getattr(self, name).head_only_epochs}, expected 0"
+                    f"invalid {name}.head_only_epochs {epochs}: only stage II holds its encoders, expected 0"
                 )
 
     @property
