@@ -294,9 +294,22 @@ def test_head_only_epochs_hold_encoders(model):
     optimizer.step()
     changed = _changed(before, model)
     # A learning rate of 0 also stops AdamW's weight decay, so the encoders stay exactly as they were.
-    assert not any(name.startswith(("visual.", "text.")) for name in changed)
+    # The I2I class token is new in stage II and trains with the heads.
+    encoder_changes = {name for name in changed if name.startswith(("visual.", "text."))}
+    assert encoder_changes <= {"visual.class_embedding_i2i", "visual.positional_embedding_i2i"}
     assert {"classifier_i2i.weight", "classifier_t2i.weight"} <= changed
     assert any(name.startswith("image_inversion.") for name in changed)
+
+
+def test_stage2_i2i_token_at_head_lr(model):
+    groups = RepresentationStage(LossSettings()).parameter_groups(model, 1e-4, head_lr_scale=10.0)
+    lr_of = {id(param): group.lr for group in groups for param in group.params}
+    visual = model.visual
+    assert lr_of[id(visual.class_embedding_i2i)] == pytest.approx(1e-3)
+    assert lr_of[id(visual.positional_embedding_i2i)] == pytest.approx(1e-3)
+    assert lr_of[id(visual.vit.class_embedding)] == pytest.approx(1e-4)
+    counted = sum(len(group.params) for group in groups)
+    assert counted == len(lr_of)  # no parameter is in two groups
 
 
 def test_unknown_optimizer_rejected(model):

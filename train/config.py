@@ -79,7 +79,7 @@ class StageConfig:
     warmup_lr: float = 1e-6
     lr_decay: float = 0.8  # factor per epoch for the exponential schedule
     prompt_lr: float | None = None  # stage I: learning rate of the identity prompts (None: lr)
-    head_lr_scale: float = 1.0  # stage II: lr multiplier for classifiers, BNNeck and inversion networks
+    head_lr_scale: float = 1.0  # stage II: lr multiplier for classifiers, BNNeck, inversion nets, I2I token
     head_only_epochs: int = 0  # stage II: first epochs that train everything except the encoders (LP-FT)
     decay_1d: bool = True  # also decay 1-D parameters (biases, norms, class tokens, logit scale)
 

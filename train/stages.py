@@ -242,10 +242,15 @@ class RepresentationStage(Stage):
 
     def parameter_groups(self, model: HPLModel, lr: float, **options: float | None) -> list[ParamGroup]:
         head_lr = lr * (options.get("head_lr_scale") or 1.0)
-        heads = [model.classifier_i2i, model.classifier_t2i, model.bnneck.weight]
+        # The I2I class token is new in stage II (a copy of the T2I one), so it learns at the rate of the
+        # other new parts.
+        i2i_token = model.visual.i2i_token_parameters()
+        heads = [model.classifier_i2i, model.classifier_t2i, model.bnneck.weight, *i2i_token]
         heads += [model.image_inversion, model.text_inversion]
+        new_ids = {id(param) for param in i2i_token}
+        encoders = [param for param in _parameters(model.visual, model.text) if id(param) not in new_ids]
         return [
-            ParamGroup("encoders", _parameters(model.visual, model.text), lr),
+            ParamGroup("encoders", encoders, lr),
             ParamGroup("heads", _parameters(*heads), head_lr),
         ]
 

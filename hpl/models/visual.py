@@ -57,6 +57,12 @@ class TaskRoutedVisionEncoder(nn.Module):
         """The last transformer block (Grad-CAM hooks its `ln_1`)."""
         return self.vit.transformer.resblocks[-1]
 
+    def i2i_token_parameters(self) -> list[nn.Parameter]:
+        """Return the parameters that task routing adds: the I2I class token and its position."""
+        if not self.task_routed:
+            return []
+        return [self.class_embedding_i2i, self.positional_embedding_i2i]
+
     @torch.no_grad()
     def reset_i2i_token(self) -> None:
         """Copy the T2I class token and its positional embedding into the I2I token."""
