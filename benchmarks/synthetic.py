@@ -74,7 +74,7 @@ def describe_machine() -> list[str]:
     except OSError:
         pass
     return [
-        f"- CPU: {model}, `nproc` = {os.cpu_count()} (shared with other jobs while measuring)",
+        f"- CPU: {model}, `nproc` = {os.cpu_count()}",
         f"- Python {platform.python_version()}, Pillow {PIL.__version__}, numpy {synthetic.np.__version__}",
     ]
 
