@@ -387,7 +387,9 @@ def test_config_overrides_and_errors(tmp_path):
         load_config(tmp_path / "missing.yaml")
     with pytest.raises(ValueError, match="invalid head_only_epochs -1: expected 0 or more"):
         load_config(None, ["stage2.head_only_epochs=-1"])
-    with pytest.raises(ValueError, match="invalid stage0.head_only_epochs 2: only stage II"):
+    with pytest.raises(
+        ValueError, match="invalid stage0.head_only_epochs 2: head-only epochs apply to stage II only"
+    ):
         load_config(None, ["stage0.head_only_epochs=2"])
 
 

@@ -138,13 +138,13 @@ class TrainConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def __post_init__(self) -> None:
-        # Stage I trains no encoder, and stage 0 trains nothing else: holding the encoders would
-        # do nothing in one and hold the whole stage in the other.
+        # Stage I trains no encoder and stage 0 trains only the encoders, so holding the encoders
+        # would do nothing in stage I and freeze all of stage 0.
         for name in ("stage0", "stage1"):
             epochs = getattr(self, name).head_only_epochs
             if epochs:
                 raise ValueError(
-                    f"invalid {name}.head_only_epochs {epochs}: only stage II holds its encoders, expected 0"
+                    f"invalid {name}.head_only_epochs {epochs}: head-only epochs apply to stage II only, expected 0"
                 )
 
     @property

@@ -93,10 +93,10 @@ PRESETS: dict[str, SyntheticSettings] = {
     # NOTE: the real benchmarks' range is T2I R1 about 40-65 and I2I mAP about 50-80. A first version
     # had the real sets' sizes (1,000 CUHK-PEDES test identities), half the people dressed alike and
     # captions naming 45% of the attributes: the ablation's joint baseline reached only T2I R1 5.7 and
-    # I2I mAP 37.3. With a third of the people, stage 0 fits 48 epochs instead of 12 in the ablation's
-    # budget. With that, two captions per image as in CUHK-PEDES, captions naming 70% of the attributes
-    # and a quarter of the people dressed alike, it reaches I2I mAP 54.9 but T2I R1 only 24.7
-    # (benchmarks/results/ablation.md). The caption oracle reaches T2I R1 94.7 here.
+    # I2I mAP 37.3. This version has a third of the people, so stage 0 fits 48 epochs instead of 12 in
+    # the ablation's budget. It also has two captions per image as in CUHK-PEDES, captions naming 70% of
+    # the attributes and a quarter of the people dressed alike. Here the baseline reaches I2I mAP 54.9
+    # but T2I R1 only 24.7 (benchmarks/results/ablation.md), and the caption oracle reaches T2I R1 94.7.
     "benchmark": SyntheticSettings(
         market_only_train_ids=120,
         market_only_test_ids=100,
