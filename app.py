@@ -203,11 +203,15 @@ def describe_model(engine: ReIDEngine) -> str:
 
 
 RANKING_METRICS = (("r1", "R1"), ("r5", "R5"), ("r10", "R10"), ("map", "mAP"), ("minp", "mINP"))
+OTHER_METRIC_LABELS = {"token_cosine": "I2I vs T2I class-token cosine (gallery mean)"}
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
     """Render checkpoint metrics as Markdown: a task x metric table (percent) for `TASK_metric` keys."""
-    tasks = sorted({name.split("_", 1)[0] for name in metrics if "_" in name})
+    ranking_keys = {key for key, _ in RANKING_METRICS}
+    tasks = sorted(
+        {name.split("_", 1)[0] for name in metrics if "_" in name and name.split("_", 1)[1] in ranking_keys}
+    )
     table_keys = {f"{task}_{key}" for task in tasks for key, _ in RANKING_METRICS}
     rows = []
     if tasks and table_keys & set(metrics):
@@ -224,7 +228,7 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     if others:
         rows += ["", "| metric | value |", "|---|---|"]
         rows += [
-            f"| {escape_text(str(name))} | {escape_text(str(value))} |"
+            f"| {escape_text(OTHER_METRIC_LABELS.get(name, str(name)))} | {escape_text(str(value))} |"
             for name, value in sorted(others.items())
         ]
     return "\n".join(rows).strip()

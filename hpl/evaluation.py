@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from hpl.data.images import ImageLoadError, load_image
 from hpl.data.records import ImageRecord
-from hpl.metrics import RankingResult, evaluate_i2i, evaluate_t2i
+from hpl.metrics import RankingResult, evaluate_i2i, evaluate_t2i, format_results
 from hpl.models.hpl import HPLModel
 from hpl.tokenizer import tokenize
 
@@ -62,25 +64,63 @@ def extract_image_features(
     device: torch.device | str = "cpu",
 ) -> ExtractedImages:
     """Embed the images of `records` with both class tokens, in eval mode."""
-    was_training = model.training
-    model.eval()
+    i2i, t2i, valid = [], [], []
+    for images, ok in _image_batches(model, records, transform, batch_size, num_workers, device):
+        features = model.encode_image(images, normalize=True)
+        i2i.append(features.i2i.float().cpu())
+        t2i.append(features.t2i.float().cpu())
+        valid.append(ok)
+    if not i2i:
+        empty = torch.zeros(0, model.embed_dim)
+        return ExtractedImages(empty, empty, torch.zeros(0, dtype=torch.bool))
+    return ExtractedImages(torch.cat(i2i), torch.cat(t2i), torch.cat(valid))
+
+
+@torch.no_grad()
+def class_token_cosine(
+    model: HPLModel,
+    records: Sequence[ImageRecord],
+    transform: Transform,
+    batch_size: int = 128,
+    num_workers: int = 0,
+    device: torch.device | str = "cpu",
+) -> float:
+    """Return the mean cosine between the I2I and T2I class tokens' outputs over the readable images.
+
+    The outputs are taken before the BNNeck and without the flip test. A value near 1 means that the two
+    task-routed tokens have not separated: each task then searches with the other task's feature.
+    Returns NaN when no image could be read.
+    """
+    total, count = 0.0, 0
+    for images, ok in _image_batches(model, records, transform, batch_size, num_workers, device):
+        output = model.encode_visual(images[ok.to(images.device)])
+        total += float(F.cosine_similarity(output.i2i.float(), output.t2i.float(), dim=-1).sum())
+        count += int(ok.sum())
+    return total / count if count else math.nan
+
+
+def _image_batches(
+    model: HPLModel,
+    records: Sequence[ImageRecord],
+    transform: Transform,
+    batch_size: int,
+    num_workers: int,
+    device: torch.device | str,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield (images on `device`, readable mask) batches of `records` with the model in eval mode."""
     loader = DataLoader(
         RecordImages(records, transform, model.image_size),
         batch_size=batch_size,
         num_workers=num_workers,
         shuffle=False,
     )
-    i2i, t2i, valid = [], [], []
-    for images, ok in loader:
-        features = model.encode_image(images.to(device), normalize=True)
-        i2i.append(features.i2i.float().cpu())
-        t2i.append(features.t2i.float().cpu())
-        valid.append(ok)
-    model.train(was_training)
-    if not i2i:
-        empty = torch.zeros(0, model.embed_dim)
-        return ExtractedImages(empty, empty, torch.zeros(0, dtype=torch.bool))
-    return ExtractedImages(torch.cat(i2i), torch.cat(t2i), torch.cat(valid))
+    was_training = model.training
+    model.eval()
+    try:
+        for images, ok in loader:
+            yield images.to(device), ok
+    finally:
+        model.train(was_training)
 
 
 @torch.no_grad()
@@ -98,6 +138,38 @@ def extract_text_features(
     return torch.cat(chunks) if chunks else torch.zeros(0, model.embed_dim)
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """Retrieval results per protocol ("I2I", "T2I") and the class tokens' cosine (`class_token_cosine`).
+
+    `token_cosine` is measured over the I2I gallery, and is None without an I2I part or without
+    task routing (one class token serves both tasks, so the cosine is 1 by construction).
+    """
+
+    results: dict[str, RankingResult]
+    token_cosine: float | None = None
+
+    def metrics(self) -> dict[str, float]:
+        """Return the figures as one flat row: `I2I_r1`, ..., `T2I_minp` and `token_cosine`."""
+        row = {
+            f"{task}_{metric}": round(float(getattr(result, metric)), 2)
+            for task, result in self.results.items()
+            for metric in ("r1", "r5", "r10", "map", "minp")
+        }
+        if self.token_cosine is not None:
+            row["token_cosine"] = round(self.token_cosine, 4)
+        return row
+
+    def format(self) -> str:
+        """Return the markdown results table, followed by the token cosine when there is one."""
+        table = format_results(self.results)
+        if self.token_cosine is None:
+            return table
+        return (
+            f"{table}\n\nI2I and T2I class tokens: mean cosine {self.token_cosine:.3f} over the I2I gallery"
+        )
+
+
 def evaluate_model(
     model: HPLModel,
     transform: Transform,
@@ -108,13 +180,14 @@ def evaluate_model(
     num_workers: int = 0,
     device: torch.device | str = "cpu",
     max_rank: int = 50,
-) -> dict[str, RankingResult]:
+) -> Evaluation:
     """Evaluate I2I (v_i2i, Market protocol) and T2I (v_t2i against captions, IRRA protocol).
 
     Either part is left out when its records are empty. Images that cannot be read are dropped from
     the evaluation and counted in the log.
     """
     results: dict[str, RankingResult] = {}
+    token_cosine = None
     if i2i_query and i2i_gallery:
         query = extract_image_features(model, i2i_query, transform, batch_size, num_workers, device)
         gallery = extract_image_features(model, i2i_gallery, transform, batch_size, num_workers, device)
@@ -128,6 +201,8 @@ def evaluate_model(
             np.array([r.camid for r in g_records]),
             max_rank=max_rank,
         )
+        if model.config.task_routed:
+            token_cosine = class_token_cosine(model, i2i_gallery, transform, batch_size, num_workers, device)
     if t2i_test:
         images = extract_image_features(model, t2i_test, transform, batch_size, num_workers, device)
         g_records, g_features = _keep_valid(t2i_test, images.t2i, images.valid, "T2I gallery")
@@ -139,7 +214,7 @@ def evaluate_model(
             np.array([r.pid for r in g_records]),
             max_rank=max_rank,
         )
-    return results
+    return Evaluation(results, token_cosine)
 
 
 def _keep_valid(

@@ -432,3 +432,14 @@ def test_metrics_table_orders_ranks():
     assert header.index("R5") < header.index("R10")
     assert "| I2I | 10.07 | 45.00 | 63.10 | 21.40 | - |" in text
     assert "| note | x |" in text
+
+
+def test_metrics_table_lists_token_cosine_apart():
+    text = app_module.format_metrics({"I2I_r1": 90.0, "T2I_r1": 80.0, "token_cosine": 0.9671})
+    tasks = [
+        line.split("|")[1].strip()
+        for line in text.splitlines()
+        if line.startswith("| ") and "---" not in line
+    ]
+    assert tasks[:3] == ["task", "I2I", "T2I"]
+    assert "| I2I vs T2I class-token cosine (gallery mean) | 0.9671 |" in text

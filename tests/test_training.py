@@ -458,8 +458,10 @@ def test_trainer_smoke_run(tiny_data, tmp_path, caplog):
         + TINY_OVERRIDES,
     )
     with caplog.at_level(logging.INFO, logger="train.trainer"):
-        results = Trainer(config).run()
+        evaluation = Trainer(config).run()
+    results = evaluation.results
     assert set(results) == {"I2I", "T2I"}
+    assert -1.0 <= evaluation.token_cosine <= 1.0
     # synthetic.yaml groups look-alike identities in the batches of stage 0 and stage II, not stage I.
     grouped = [line.split(" epoch")[0] for line in caplog.messages if "look-alike groups found" in line]
     assert grouped == ["stage0", "stage2", "stage2"]
@@ -579,6 +581,9 @@ def test_ablation_runner_tiny(tiny_data, tmp_path):
     assert [row["variant"] for row in rows] == [name for _, name, *_ in VARIANTS]
     for row in rows:
         assert all(row[metric] for metric in METRICS)
+    # The joint baseline has one class token; each routed variant reports how far its two have moved apart.
+    assert rows[0]["token_cosine"] == ""
+    assert all(-1.0 <= float(row["token_cosine"]) <= 1.0 for row in rows[1:])
 
     # Every variant starts from the one stage-0 checkpoint of its seed.
     stage0 = tmp_path / "ablation" / "seed0" / "stage0" / "checkpoints" / "stage0.safetensors"
@@ -592,4 +597,5 @@ def test_ablation_runner_tiny(tiny_data, tmp_path):
 
     table = (tmp_path / "ablation" / "ablation.md").read_text()
     assert table.count("\n| ") == 5  # header and four variants
+    assert "| Token cosine |" in table.splitlines()[2]
     assert "+ TRT + HPL + CMPR" in table

@@ -31,6 +31,9 @@ VARIANTS = (
     ("trt_hpl_cmpr", "+ TRT + HPL + CMPR", True, True, True),
 )
 METRICS = ("T2I_r1", "T2I_map", "I2I_r1", "I2I_map")
+# The mean cosine between the I2I and T2I class tokens' outputs over the I2I gallery: near 1, the two
+# tokens have not separated and a task-routed variant can hardly differ from the joint baseline.
+DIAGNOSTICS = ("token_cosine",)
 
 
 def variant_config(
@@ -66,11 +69,13 @@ def run_ablation(
                 continue
             config = variant_config(base, slug, seed, stage0_checkpoint, tuple(flags))
             started = time.perf_counter()
-            results = Trainer(config, resume=True).run()
+            evaluation = Trainer(config, resume=True).run()
             row = {"variant": name, "seed": seed, "minutes": round((time.perf_counter() - started) / 60, 1)}
-            for task, result in results.items():
-                row[f"{task}_r1"] = round(result.r1, 2)
-                row[f"{task}_map"] = round(result.map, 2)
+            row.update(
+                (key, value)
+                for key, value in evaluation.metrics().items()
+                if key in METRICS or key in DIAGNOSTICS
+            )
             rows.append(row)
             logger.info("seed %d %s: %s", seed, name, row)
     return rows
@@ -82,19 +87,24 @@ def format_table(rows: Sequence[dict], preset: str) -> str:
         f"Synthetic persons benchmark, `{preset}` preset; mean ± std over seeds "
         f"{sorted({row['seed'] for row in rows})}.",
         "",
-        "| Variant | T2I R1 | T2I mAP | I2I R1 | I2I mAP |",
-        "|---|---:|---:|---:|---:|",
+        "| Variant | T2I R1 | T2I mAP | I2I R1 | I2I mAP | Token cosine |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for _, name, *_ in VARIANTS:
         selected = [row for row in rows if row["variant"] == name]
         if not selected:
             continue
         cells = []
-        for metric in METRICS:
-            values = [row[metric] for row in selected if metric in row]
+        for metric, digits in [(metric, 2) for metric in METRICS] + [(name, 3) for name in DIAGNOSTICS]:
+            values = [row[metric] for row in selected if row.get(metric) is not None]
             spread = statistics.stdev(values) if len(values) > 1 else 0.0
-            cells.append(f"{statistics.mean(values):.2f} ± {spread:.2f}" if values else "-")
+            cells.append(f"{statistics.mean(values):.{digits}f} ± {spread:.{digits}f}" if values else "-")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Token cosine: mean cosine between the I2I and T2I class tokens' outputs over the I2I gallery "
+        "(1 with one token).",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -127,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = run_ablation(base, args.seeds, args.variants)
 
     with open(base.run_dir / "ablation.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["variant", "seed", "minutes", *METRICS])
+        writer = csv.DictWriter(handle, fieldnames=["variant", "seed", "minutes", *METRICS, *DIAGNOSTICS])
         writer.writeheader()
         writer.writerows(rows)
     table = format_table(rows, base.data.synthetic_preset)

@@ -19,8 +19,7 @@ from tqdm import tqdm
 from hpl.checkpoint import load_checkpoint, save_checkpoint
 from hpl.data.pairs import PairDataset
 from hpl.data.transforms import build_test_transform, build_train_transform
-from hpl.evaluation import evaluate_model
-from hpl.metrics import RankingResult, format_results
+from hpl.evaluation import Evaluation, evaluate_model
 from hpl.models.hpl import HPLModel, build_model
 from train.config import StageConfig, TrainConfig, save_config
 from train.data import (
@@ -179,8 +178,12 @@ class Trainer:
 
     # Main loop ---------------------------------------------------------------------------------
 
-    def run(self) -> dict[str, RankingResult]:
-        """Train every planned stage not yet completed, then evaluate and write the final checkpoint."""
+    def run(self) -> Evaluation:
+        """Train every planned stage not yet completed, then evaluate and write the final checkpoint.
+
+        Returns the final evaluation; on the processes of a distributed run other than the first, an
+        empty one.
+        """
         config, runtime = self.config, self.runtime
         torch.manual_seed(config.seed)
         if runtime.is_main:
@@ -200,10 +203,10 @@ class Trainer:
             self._train_stage(model, stage, stage_config, progress, start_epoch, state)
             optimizer_state = None
 
-        results = self.evaluate(model) if runtime.is_main else {}
+        evaluation = self.evaluate(model) if runtime.is_main else Evaluation({})
         if runtime.is_main:
-            self._write_outputs(model, progress, results)
-        return results
+            self._write_outputs(model, progress, evaluation)
+        return evaluation
 
     def _train_stage(
         self,
@@ -258,7 +261,7 @@ class Trainer:
                 and epoch + 1 < stage_config.epochs
                 and runtime.is_main
             ):
-                row.update(_flatten_results(self.evaluate(model)))
+                row.update(self.evaluate(model).metrics())
             progress.epoch = epoch + 1
             progress.history.append(row)
             if runtime.is_main:
@@ -403,10 +406,10 @@ class Trainer:
 
     # Evaluation and outputs --------------------------------------------------------------------
 
-    def evaluate(self, model: HPLModel) -> dict[str, RankingResult]:
+    def evaluate(self, model: HPLModel) -> Evaluation:
         """Evaluate both protocols on the pair's test splits and log the table."""
         transform = build_test_transform(model.image_size, model.image_mean, model.image_std)
-        results = evaluate_model(
+        evaluation = evaluate_model(
             model,
             transform,
             i2i_query=self.pair.i2i_query,
@@ -416,8 +419,8 @@ class Trainer:
             num_workers=self.config.data.num_workers,
             device=self.runtime.device,
         )
-        logger.info("evaluation:\n%s", format_results(results))
-        return results
+        logger.info("evaluation:\n%s", evaluation.format())
+        return evaluation
 
     def _write_metrics(self, history: list[dict[str, Any]]) -> None:
         columns: list[str] = []
@@ -431,14 +434,14 @@ class Trainer:
             writer.writerows(history)
         os.replace(temporary, path)
 
-    def _write_outputs(self, model: HPLModel, progress: Progress, results: dict[str, RankingResult]) -> None:
-        flat = _flatten_results(results)
+    def _write_outputs(self, model: HPLModel, progress: Progress, evaluation: Evaluation) -> None:
+        flat = evaluation.metrics()
         progress.history.append({"stage": "final", "epoch": 0, **flat})
         self._write_metrics(progress.history)
         plot_losses(progress.history, self.run_dir / "plots" / "losses.png")
-        if results:
-            plot_cmc(results, self.run_dir / "plots" / "cmc.png")
-        (self.run_dir / "results.md").write_text(format_results(results) + "\n")
+        if evaluation.results:
+            plot_cmc(evaluation.results, self.run_dir / "plots" / "cmc.png")
+        (self.run_dir / "results.md").write_text(evaluation.format() + "\n")
         save_checkpoint(
             model,
             self.run_dir / "model.safetensors",
@@ -454,14 +457,6 @@ class Trainer:
             run=self.config.name,
         )
         logger.info("run finished: %s", self.run_dir)
-
-
-def _flatten_results(results: dict[str, RankingResult]) -> dict[str, float]:
-    flat = {}
-    for task, result in results.items():
-        for metric in ("r1", "r5", "r10", "map", "minp"):
-            flat[f"{task}_{metric}"] = round(float(getattr(result, metric)), 2)
-    return flat
 
 
 def build_optimizer(groups: list, config: StageConfig) -> torch.optim.Optimizer:
