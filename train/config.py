@@ -241,8 +241,16 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
         if not isinstance(value, list | tuple):
             raise ValueError(f"{name} must be a list, got {value!r}")
         return tuple(value)
-    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+    if hint is float:
+        # YAML 1.1 reads an exponent without a dot ("3e-5") as a string.
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                raise ValueError(f"{name} must be a number, got {value!r}") from None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ValueError(f"{name} must be a number, got {value!r}")
     if hint in (int, bool, str) and not isinstance(value, hint):
         raise ValueError(f"{name} must be {hint.__name__}, got {value!r}")
     return value
