@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -379,6 +380,12 @@ def test_config_overrides_and_errors(tmp_path):
     assert config.stage2.epochs == 3
     assert config.model.image_size == (256, 128)
     assert config.stage2.warmup_epochs == 1  # untouched keys keep the file's values
+    # YAML 1.1 reads "3e-5" as a string; a float key takes it as the number.
+    assert load_config(None, ["stage2.lr=3e-5"]).stage2.lr == 3e-5
+    with pytest.raises(ValueError, match="stage2.lr must be a number, got 'fast'"):
+        load_config(None, ["stage2.lr=fast"])
+    with pytest.raises(ValueError, match="stage2.lr must be a number, got True"):
+        load_config(None, ["stage2.lr=true"])
     with pytest.raises(ValueError, match="unknown config keys"):
         load_config(None, ["stage2.epoch=3"])
     with pytest.raises(ValueError, match="section.key=value"):
@@ -493,8 +500,14 @@ def test_trainer_smoke_run(tiny_data, tmp_path, caplog):
     checkpoint, gallery_size = export(run, tiny_data, tmp_path / "assets")
     exported = hpl.read_checkpoint_info(checkpoint)
     assert exported.metadata["preset"] == "demo"
-    assert exported.metadata["recipe"] == (
-        "python -m train --config train/configs/synthetic.yaml name=smoke, then python -m train.export_demo"
+    # The recorded recipe names every key that differs from synthetic.yaml, so it gives the run's config.
+    command, then = exported.metadata["recipe"].split(", then ")
+    assert then == "python -m train.export_demo"
+    assert command.startswith("python -m train --config train/configs/synthetic.yaml name=smoke ")
+    assert "stage0.epochs=1" in command.split()
+    arguments = shlex.split(command)[5:]
+    assert load_config(REPO_ROOT / "train/configs/synthetic.yaml", arguments) == load_config(
+        run / "config.yaml"
     )
     assert exported.config.flip_test
     assert exported.metadata["metrics"] == info.metadata["metrics"]

@@ -1,32 +1,71 @@
 """Export a finished synthetic run as the app's demo assets: a half-precision checkpoint and a gallery.
 
 `python -m train.export_demo --run runs/hpl-tiny-synthetic --data data/synthetic-demo` writes
-`assets/models/hpl-tiny-synthetic.safetensors` (float16, with its metrics and a description of its
-training data in the metadata) and copies the Market-1501 gallery of the synthetic test split to
-`assets/gallery/`, junk boxes (pid -1) left out.
+`assets/models/hpl-tiny-synthetic.safetensors` (float16, with its metrics, the command that trained
+it and a description of its training data in the metadata) and copies the Market-1501 gallery of
+the synthetic test split to `assets/gallery/`, junk boxes (pid -1) left out.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import shlex
 import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
+import yaml
 
 import hpl
-from train.config import load_config
+from train.config import TrainConfig, load_config
 
 logger = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ASSETS = REPO_ROOT / "assets"
+RECIPE_CONFIG = "train/configs/synthetic.yaml"  # relative to the repository root, as the README runs it
 TRAINING_DATA = (
     "Synthetic persons benchmark, demo preset, seed 0 (drawn by hpl.data.synthetic): "
     "CUHK-PEDES-style captions plus Market-1501-style images of synthetic people, not real ones."
 )
+
+
+def recipe_command(config: TrainConfig) -> str:
+    """Return the command that trains `config`: the demo recipe's config file plus every key that differs.
+
+    An `init_from` override means that stage 0 came from another run's checkpoint.
+    """
+    base = _dotted(load_config(REPO_ROOT / RECIPE_CONFIG, [f"name={config.name}"]).to_dict())
+    changed = [
+        f"{key}={_yaml_value(value)}"
+        for key, value in _dotted(config.to_dict()).items()
+        if key != "name" and base.get(key) != value
+    ]
+    arguments = [f"name={_yaml_value(config.name)}", *changed]
+    return f"python -m train --config {RECIPE_CONFIG} " + " ".join(shlex.quote(arg) for arg in arguments)
+
+
+def _dotted(values: dict[str, Any]) -> dict[str, Any]:
+    """Flatten the config's sections into `section.key` entries; mappings inside a section stay whole."""
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{inner}": item for inner, item in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def _yaml_value(value: Any) -> str:
+    """Write `value` so that the config loader reads it back unchanged (JSON is YAML's flow style)."""
+    if isinstance(value, str) and yaml.safe_load(value) == value:
+        return value
+    return json.dumps(value)
 
 
 def export(run_dir: Path, data_dir: Path, assets: Path = ASSETS) -> tuple[Path, int]:
@@ -34,11 +73,11 @@ def export(run_dir: Path, data_dir: Path, assets: Path = ASSETS) -> tuple[Path, 
     info = hpl.read_checkpoint_info(run_dir / "model.safetensors")
     model = hpl.load_checkpoint(run_dir / "model.safetensors")
     metadata = dict(info.metadata)
-    command = f"python -m train --config train/configs/synthetic.yaml name={run_dir.name}"
     run_config = run_dir / "config.yaml"
-    init_from = load_config(run_config).init_from if run_config.is_file() else None
-    if init_from:
-        command += f" init_from={init_from}"  # stage 0 came from another run's checkpoint
+    if run_config.is_file():
+        command = recipe_command(load_config(run_config))
+    else:
+        command = f"python -m train --config {RECIPE_CONFIG} name={run_dir.name}"
     metadata.update(
         training_data=TRAINING_DATA,
         preset="demo",
