@@ -313,10 +313,31 @@ def test_stage2_i2i_token_at_head_lr(model):
     assert counted == len(lr_of)  # no parameter is in two groups
 
 
-def test_unknown_optimizer_rejected(model):
-    groups = RepresentationStage(LossSettings()).parameter_groups(model, 1e-4)
-    with pytest.raises(ValueError, match="unknown optimizer 'sgd'"):
-        build_optimizer(groups, StageConfig(optimizer="sgd"))
+def test_unknown_optimizer_rejected():
+    with pytest.raises(ValueError, match="invalid optimizer 'sgd': expected adam or adamw"):
+        StageConfig(optimizer="sgd")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("stage2.optimizer=sgd", "invalid stage2.optimizer 'sgd': expected adam or adamw"),
+        ("stage1.schedule=step", "invalid stage1.schedule 'step': expected cosine, exponential, constant"),
+        ("stage2.lr=0", "invalid stage2.lr 0.0: expected a number above 0"),
+        ("stage2.head_lr_scale=-1", "invalid stage2.head_lr_scale -1.0: expected a number above 0"),
+        ("stage1.prompt_lr=0", "invalid stage1.prompt_lr 0.0: expected a number above 0 or null"),
+        ("stage0.weight_decay=-0.1", "invalid stage0.weight_decay -0.1: expected 0 or more"),
+        ("batch.instances=0", "invalid batch.instances 0: expected 1 or more"),
+        ("batch.i2i_size=-4", "invalid batch.i2i_size -4: expected 0 or more"),
+        ("data.erasing_prob=1.5", r"invalid data.erasing_prob 1.5: expected a probability in \[0, 1\]"),
+        ("data.num_workers=-1", "invalid data.num_workers -1: expected 0 or more"),
+        ("eval.every=-2", "invalid eval.every -2: expected 0 or more"),
+    ],
+)
+def test_config_rejects_bad_values_at_load(override, message):
+    # A typo in a stage-II key fails before any data is read or any stage trains.
+    with pytest.raises(ValueError, match=message):
+        load_config(REPO_ROOT / "train/configs/synthetic.yaml", [override])
 
 
 class _ColourModel(torch.nn.Module):
@@ -392,7 +413,7 @@ def test_config_overrides_and_errors(tmp_path):
         load_config(None, ["stage2.epochs"])
     with pytest.raises(FileNotFoundError):
         load_config(tmp_path / "missing.yaml")
-    with pytest.raises(ValueError, match="invalid head_only_epochs -1: expected 0 or more"):
+    with pytest.raises(ValueError, match="invalid stage2.head_only_epochs -1: expected 0 or more"):
         load_config(None, ["stage2.head_only_epochs=-1"])
     with pytest.raises(
         ValueError, match="invalid stage0.head_only_epochs 2: head-only epochs apply to stage II only"

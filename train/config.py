@@ -53,6 +53,12 @@ class DataConfig:
     padding: int = 10  # pixels padded on each side before the random crop (0: no pad-and-crop)
     erasing_prob: float = 0.5  # random erasing probability of training images
 
+    def __post_init__(self) -> None:
+        _require(self, "num_workers", self.num_workers >= 0, "0 or more")
+        _require(self, "padding", self.padding >= 0, "0 or more pixels")
+        for name in ("flip_prob", "erasing_prob"):
+            _require(self, name, 0.0 <= getattr(self, name) <= 1.0, "a probability in [0, 1]")
+
 
 @dataclass(frozen=True)
 class BatchConfig:
@@ -64,6 +70,11 @@ class BatchConfig:
     stage0_size: int = 128  # image-text pairs per stage-0 batch (PK-sampled with loss.stage0_identities)
     stage0_groups: int = 1  # look-alike identities per group in stage-0 PK batches (1: random identities)
     stage2_groups: int = 1  # the same for the stage-II PK batches of pairs and of I2I images
+
+    def __post_init__(self) -> None:
+        for name in ("t2i_size", "instances", "stage0_size", "stage0_groups", "stage2_groups"):
+            _require(self, name, getattr(self, name) >= 1, "1 or more")
+        _require(self, "i2i_size", self.i2i_size >= 0, "0 or more (0: no I2I images)")
 
 
 @dataclass(frozen=True)
@@ -85,8 +96,14 @@ class StageConfig:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "warmup_epochs", "head_only_epochs"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"invalid {name} {getattr(self, name)}: expected 0 or more")
+            _require(self, name, getattr(self, name) >= 0, "0 or more")
+        _require(self, "optimizer", self.optimizer in OPTIMIZERS, " or ".join(OPTIMIZERS))
+        _require(self, "schedule", self.schedule in SCHEDULES, ", ".join(SCHEDULES))
+        for name in ("lr", "head_lr_scale", "lr_decay"):
+            _require(self, name, getattr(self, name) > 0, "a number above 0")
+        for name in ("warmup_lr", "weight_decay"):
+            _require(self, name, getattr(self, name) >= 0, "0 or more")
+        _require(self, "prompt_lr", self.prompt_lr is None or self.prompt_lr > 0, "a number above 0 or null")
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,10 @@ class EvalConfig:
 
     every: int = 0  # evaluate every N epochs of each stage (0: only at the end of training)
     batch_size: int = 128
+
+    def __post_init__(self) -> None:
+        _require(self, "every", self.every >= 0, "0 or more")
+        _require(self, "batch_size", self.batch_size >= 1, "1 or more")
 
 
 @dataclass(frozen=True)
@@ -155,6 +176,16 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Return plain values, ready for YAML."""
         return _plain(dataclasses.asdict(self))
+
+
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULES = ("cosine", "exponential", "constant")
+
+
+def _require(section: object, name: str, valid: bool, expected: str) -> None:
+    """Raise the config's error for key `name` of `section` unless `valid`."""
+    if not valid:
+        raise ValueError(f"invalid {name} {getattr(section, name)!r}: expected {expected}")
 
 
 def _plain(value: Any) -> Any:
@@ -226,7 +257,14 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
             kwargs[name] = _build(hint, {**base, **(value or {})}, f"{prefix}{name}.")
         else:
             kwargs[name] = _coerce(value, hint, prefix + name)
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as err:
+        # A section's own check names its key alone; the message gets the section's prefix here.
+        message = str(err)
+        if prefix and message.startswith("invalid "):
+            raise ValueError(f"invalid {prefix}{message.removeprefix('invalid ')}") from None
+        raise
 
 
 def _coerce(value: Any, hint: Any, name: str) -> Any:
