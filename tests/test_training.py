@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import importlib
 import logging
 import os
 import shlex
@@ -429,6 +430,25 @@ def test_overrides_after_list_option():
     args = parse_with_overrides(build_parser(), argv)
     assert args.stages == ["stage1", "stage2"]
     assert args.overrides == ["name=try1", "stage2.epochs=3"]
+
+
+@pytest.mark.parametrize("module", ["train.__main__", "train.ablation"])
+def test_cli_reports_config_errors_without_traceback(module, tmp_path, capsys):
+    main = importlib.import_module(module).main
+    program = module.removesuffix(".__main__")
+    config = str(REPO_ROOT / "train/configs/synthetic.yaml")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", config, f"output_dir={tmp_path}", "stage2.optimizer=sgd"])
+    assert exit_info.value.code == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(f"python -m {program}: error: invalid stage2.optimizer 'sgd': expected adam or adamw")
+    )
+    with pytest.raises(SystemExit):
+        main(["--config", str(tmp_path / "missing.yaml")])
+    assert "error: config file" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # nothing was written
 
 
 @pytest.mark.parametrize("name", ["cuhk_market", "icfg_msmt", "rstp_duke", "synthetic", "synthetic_ablation"])

@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from train.config import load_config, parse_with_overrides
+from train.config import load_cli_config, parse_with_overrides
 from train.trainer import Trainer
 
 STAGES = ("stage0", "stage1", "stage2")
@@ -28,8 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_with_overrides(build_parser(), argv)
-    config = load_config(args.config, args.overrides)
+    parser = build_parser()
+    args = parse_with_overrides(parser, argv)
+    config = load_cli_config(parser, args)
     config.run_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=logging.INFO,

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from train.config import TrainConfig, load_config, parse_with_overrides, save_config
+from train.config import TrainConfig, load_cli_config, parse_with_overrides, save_config
 from train.trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", help="config overrides such as stage2.epochs=3")
     args = parse_with_overrides(parser, argv)
 
-    base = load_config(args.config, args.overrides)
+    base = load_cli_config(parser, args)
     base.run_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=logging.INFO,

@@ -209,6 +209,14 @@ def parse_with_overrides(parser: argparse.ArgumentParser, argv: Sequence[str] | 
     return args
 
 
+def load_cli_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> TrainConfig:
+    """Load `args.config` with `args.overrides`; a missing file or a bad value exits through `parser.error`."""
+    try:
+        return load_config(args.config, args.overrides)
+    except (ValueError, FileNotFoundError) as err:
+        parser.error(str(err))
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
     """Read a YAML config and apply `key=value` overrides such as `stage2.epochs=3`."""
     values: dict[str, Any] = {}
