@@ -166,7 +166,7 @@ class Evaluation:
         if self.token_cosine is None:
             return table
         return (
-            f"{table}\n\nI2I and T2I class tokens: mean cosine {self.token_cosine:.3f} over the I2I gallery"
+            f"{table}\n\nI2I and T2I class tokens: mean cosine {self.token_cosine:.4f} over the I2I gallery"
         )
 
 

@@ -404,9 +404,9 @@ def test_config_overrides_and_errors(tmp_path):
     assert config.stage2.warmup_epochs == 1  # untouched keys keep the file's values
     # YAML 1.1 reads "3e-5" as a string; a float key takes it as the number.
     assert load_config(None, ["stage2.lr=3e-5"]).stage2.lr == 3e-5
-    with pytest.raises(ValueError, match="stage2.lr must be a number, got 'fast'"):
+    with pytest.raises(ValueError, match="stage2.lr must be a finite number, got 'fast'"):
         load_config(None, ["stage2.lr=fast"])
-    with pytest.raises(ValueError, match="stage2.lr must be a number, got True"):
+    with pytest.raises(ValueError, match="stage2.lr must be a finite number, got True"):
         load_config(None, ["stage2.lr=true"])
     with pytest.raises(ValueError, match="unknown config keys"):
         load_config(None, ["stage2.epoch=3"])
@@ -430,6 +430,46 @@ def test_overrides_after_list_option():
     args = parse_with_overrides(build_parser(), argv)
     assert args.stages == ["stage1", "stage2"]
     assert args.overrides == ["name=try1", "stage2.epochs=3"]
+
+
+def test_config_rejects_non_finite_numbers_and_bad_yaml(tmp_path):
+    with pytest.raises(ValueError, match="stage2.lr must be a finite number, got 'inf'"):
+        load_config(None, ["stage2.lr=inf"])
+    with pytest.raises(ValueError, match=r"override 'name=\[': the value is not valid YAML"):
+        load_config(None, ["name=["])
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("stage2: {epochs: 3\n")
+    with pytest.raises(ValueError, match="broken.yaml' is not valid YAML"):
+        load_config(broken)
+
+
+def test_cli_rejects_a_word_that_is_not_an_override(capsys):
+    from train.__main__ import build_parser
+    from train.config import parse_with_overrides
+
+    with pytest.raises(SystemExit) as exit_info:
+        parse_with_overrides(build_parser(), ["--config", "x.yaml", "stage2", "stage2.epochs=3"])
+    assert exit_info.value.code == 2
+    assert "unexpected argument 'stage2': overrides look like section.key=value" in capsys.readouterr().err
+
+
+def test_resume_refuses_a_changed_config(tmp_path):
+    from train.config import save_config
+    from train.trainer import STATE_FILE, Trainer
+
+    config = load_config(REPO_ROOT / "train/configs/synthetic.yaml", [f"output_dir={tmp_path}", "name=run"])
+    config.run_dir.mkdir(parents=True)
+    save_config(config, config.run_dir / "config.yaml")
+    state = config.run_dir / STATE_FILE
+    state.parent.mkdir()
+    state.write_bytes(b"state")  # only its presence matters here
+
+    changed = dataclasses.replace(config, stage2=dataclasses.replace(config.stage2, epochs=12))
+    with pytest.raises(ValueError, match=r"cannot resume .* \(stage2.epochs 10 -> 12\)"):
+        Trainer(changed, resume=True).check_resume()
+    Trainer(changed).check_resume()  # a fresh run may change anything
+    faster = dataclasses.replace(config, data=dataclasses.replace(config.data, num_workers=0))
+    Trainer(faster, resume=True).check_resume()  # how a run is executed may change
 
 
 @pytest.mark.parametrize("module", ["train.__main__", "train.ablation"])
@@ -543,7 +583,7 @@ def test_trainer_smoke_run(tiny_data, tmp_path, caplog):
     assert exported.metadata["preset"] == "demo"
     # The recorded recipe names every key that differs from synthetic.yaml, so it gives the run's config.
     command, then = exported.metadata["recipe"].split(", then ")
-    assert then == "python -m train.export_demo"
+    assert then == f"python -m train.export_demo --run {run} --data {tiny_data}"
     assert command.startswith("python -m train --config train/configs/synthetic.yaml name=smoke ")
     assert "stage0.epochs=1" in command.split()
     arguments = shlex.split(command)[5:]

@@ -31,13 +31,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parse_with_overrides(parser, argv)
     config = load_cli_config(parser, args)
+    trainer = Trainer(config, resume=args.resume, stages=tuple(args.stages) if args.stages else None)
+    try:
+        trainer.check_resume()
+    except ValueError as err:
+        parser.error(str(err))
     config.run_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=[logging.StreamHandler(sys.stderr), logging.FileHandler(config.run_dir / "train.log")],
     )
-    Trainer(config, resume=args.resume, stages=tuple(args.stages) if args.stages else None).run()
+    trainer.run()
     return 0
 
 

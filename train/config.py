@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import math
 import sys
 import types
 import typing
@@ -205,6 +207,9 @@ def parse_with_overrides(parser: argparse.ArgumentParser, argv: Sequence[str] | 
     argv = sys.argv[1:] if argv is None else list(argv)
     overrides = [arg for arg in argv if "=" in arg and not arg.startswith("-")]
     args = parser.parse_args([arg for arg in argv if arg not in overrides])
+    stray = getattr(args, "overrides", None)
+    if stray:
+        parser.error(f"unexpected argument {stray[0]!r}: overrides look like section.key=value")
     args.overrides = overrides
     return args
 
@@ -224,14 +229,21 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"config file {str(path)!r} not found")
-        values = yaml.safe_load(path.read_text()) or {}
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ValueError(f"{str(path)!r} is not valid YAML: {err}") from None
         if not isinstance(values, dict):
             raise ValueError(f"{str(path)!r} must hold a mapping at the top level")
     for override in overrides:
         key, separator, raw = override.partition("=")
         if not separator or not key:
             raise ValueError(f"override {override!r} must look like section.key=value")
-        _set_dotted(values, key.strip(), yaml.safe_load(raw))
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ValueError(f"override {override!r}: the value is not valid YAML") from None
+        _set_dotted(values, key.strip(), value)
     return _build(TrainConfig, values, "")
 
 
@@ -289,17 +301,51 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
         return tuple(value)
     if hint is float:
         # YAML 1.1 reads an exponent without a dot ("3e-5") as a string.
+        number = math.nan
         if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                raise ValueError(f"{name} must be a number, got {value!r}") from None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        raise ValueError(f"{name} must be a number, got {value!r}")
+            with contextlib.suppress(ValueError):
+                number = float(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
+        return number
     if hint in (int, bool, str) and not isinstance(value, hint):
         raise ValueError(f"{name} must be {hint.__name__}, got {value!r}")
     return value
+
+
+# Keys that may differ when a run resumes: they change how it runs, not what it trains.
+RESUMABLE_CHANGES = frozenset({"device", "data.num_workers", "eval.every", "eval.batch_size"})
+
+
+def flat_config(config: TrainConfig) -> dict[str, Any]:
+    """Return the config as `section.key` entries; mappings inside a section stay whole."""
+    flat = {}
+    for key, value in config.to_dict().items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{inner}": item for inner, item in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def check_resumable(saved: TrainConfig, config: TrainConfig) -> None:
+    """Raise ValueError when `config` changes a key of the saved run other than `RESUMABLE_CHANGES`.
+
+    The trained epochs follow the saved config, so a changed key would be recorded but never run.
+    """
+    before, after = flat_config(saved), flat_config(config)
+    changed = [
+        f"{key} {before.get(key)!r} -> {after[key]!r}"
+        for key in after
+        if key not in RESUMABLE_CHANGES and before.get(key) != after[key]
+    ]
+    if changed:
+        raise ValueError(
+            f"cannot resume {config.run_dir} with a changed config ({'; '.join(changed)}): resume with "
+            f"the run's own values, or start a new run under another name"
+        )
 
 
 def save_config(config: TrainConfig, path: Path) -> None:

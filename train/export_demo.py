@@ -22,7 +22,7 @@ import torch
 import yaml
 
 import hpl
-from train.config import TrainConfig, load_config
+from train.config import TrainConfig, flat_config, load_config
 
 logger = logging.getLogger(__name__)
 
@@ -40,25 +40,14 @@ def recipe_command(config: TrainConfig) -> str:
 
     An `init_from` override means that stage 0 came from another run's checkpoint.
     """
-    base = _dotted(load_config(REPO_ROOT / RECIPE_CONFIG, [f"name={config.name}"]).to_dict())
+    base = flat_config(load_config(REPO_ROOT / RECIPE_CONFIG, [f"name={config.name}"]))
     changed = [
         f"{key}={_yaml_value(value)}"
-        for key, value in _dotted(config.to_dict()).items()
+        for key, value in flat_config(config).items()
         if key != "name" and base.get(key) != value
     ]
     arguments = [f"name={_yaml_value(config.name)}", *changed]
     return f"python -m train --config {RECIPE_CONFIG} " + " ".join(shlex.quote(arg) for arg in arguments)
-
-
-def _dotted(values: dict[str, Any]) -> dict[str, Any]:
-    """Flatten the config's sections into `section.key` entries; mappings inside a section stay whole."""
-    flat = {}
-    for key, value in values.items():
-        if isinstance(value, dict):
-            flat.update({f"{key}.{inner}": item for inner, item in value.items()})
-        else:
-            flat[key] = value
-    return flat
 
 
 def _yaml_value(value: Any) -> str:
@@ -81,7 +70,10 @@ def export(run_dir: Path, data_dir: Path, assets: Path = ASSETS) -> tuple[Path, 
     metadata.update(
         training_data=TRAINING_DATA,
         preset="demo",
-        recipe=f"{command}, then python -m train.export_demo",
+        recipe=(
+            f"{command}, then python -m train.export_demo "
+            f"--run {shlex.quote(str(run_dir))} --data {shlex.quote(str(data_dir))}"
+        ),
     )
     checkpoint = hpl.save_checkpoint(
         model, assets / "models" / "hpl-tiny-synthetic.safetensors", dtype=torch.float16, **metadata

@@ -27,7 +27,8 @@ def plot_losses(history: Sequence[Mapping[str, Any]], path: Path) -> Path:
         names = [key for key in rows[0] if key not in _NOT_LOSSES and key[:3] not in ("I2I", "T2I")]
         epochs = [row["epoch"] for row in rows]
         for name in names:
-            axis.plot(epochs, [row.get(name, float("nan")) for row in rows], label=name)
+            # A stage of one epoch is a single point, which a line without markers does not draw.
+            axis.plot(epochs, [row.get(name, float("nan")) for row in rows], marker=".", label=name)
         axis.set_title(stage)
         axis.set_xlabel("epoch")
         axis.set_yscale("log")

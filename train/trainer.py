@@ -21,7 +21,7 @@ from hpl.data.pairs import PairDataset
 from hpl.data.transforms import build_test_transform, build_train_transform
 from hpl.evaluation import Evaluation, evaluate_model
 from hpl.models.hpl import HPLModel, build_model
-from train.config import StageConfig, TrainConfig, save_config
+from train.config import StageConfig, TrainConfig, check_resumable, load_config, save_config
 from train.data import (
     MixedLoader,
     build_mixed_loader,
@@ -129,6 +129,12 @@ class Trainer:
 
     # Set-up ------------------------------------------------------------------------------------
 
+    def check_resume(self) -> None:
+        """Raise ValueError when resuming a saved state with a config that changes what it trains."""
+        saved = self.run_dir / "config.yaml"
+        if self.resume and self.state_path.is_file() and saved.is_file():
+            check_resumable(load_config(saved), self.config)
+
     def _load_data(self) -> PairDataset:
         data = self.config.data
         return load_training_pair(
@@ -185,6 +191,7 @@ class Trainer:
         empty one.
         """
         config, runtime = self.config, self.runtime
+        self.check_resume()
         torch.manual_seed(config.seed)
         if runtime.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -238,10 +245,10 @@ class Trainer:
             module = nn.parallel.DistributedDataParallel(module, find_unused_parameters=True)
         weights = stage.weights(model)
         logger.info(
-            "%s: %d epochs from epoch %d, %d steps each, losses %s",
+            "%s: epochs %d-%d, %d steps each, losses %s",
             stage.name,
+            start_epoch + 1,
             stage_config.epochs,
-            start_epoch,
             len(loader),
             weights,
         )
