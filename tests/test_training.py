@@ -581,6 +581,10 @@ def test_trainer_smoke_run(tiny_data, tmp_path, caplog):
     checkpoint, gallery_size = export(run, tiny_data, tmp_path / "assets")
     exported = hpl.read_checkpoint_info(checkpoint)
     assert exported.metadata["preset"] == "demo"
+    # The test data is the demo preset rescaled to 24 people with seed 3, and the metadata says so.
+    assert exported.metadata["training_data"].startswith(
+        "Synthetic persons benchmark, demo preset (identity counts rescaled), seed 3 "
+    )
     # The recorded recipe names every key that differs from synthetic.yaml, so it gives the run's config.
     command, then = exported.metadata["recipe"].split(", then ")
     assert then == f"python -m train.export_demo --run {run} --data {tiny_data}"

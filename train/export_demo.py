@@ -9,6 +9,7 @@ the synthetic test split to `assets/gallery/`, junk boxes (pid -1) left out.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import shlex
@@ -22,6 +23,7 @@ import torch
 import yaml
 
 import hpl
+from hpl.data.synthetic.settings import ID_FIELDS, PRESETS
 from train.config import TrainConfig, flat_config, load_config
 
 logger = logging.getLogger(__name__)
@@ -29,10 +31,34 @@ logger = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSETS = REPO_ROOT / "assets"
 RECIPE_CONFIG = "train/configs/synthetic.yaml"  # relative to the repository root, as the README runs it
-TRAINING_DATA = (
-    "Synthetic persons benchmark, demo preset, seed 0 (drawn by hpl.data.synthetic): "
-    "CUHK-PEDES-style captions plus Market-1501-style images of synthetic people, not real ones."
-)
+# Settings that only size the identity groups; a rescaled preset (--num-ids) changes them together.
+_COUNT_SETTINGS = frozenset({*ID_FIELDS, "num_distractors", "num_junk"})
+
+
+def describe_training_data(data_dir: Path) -> tuple[str, str]:
+    """Return (description, preset) of the synthetic data in `data_dir`, read from its `truth.json`.
+
+    The description names the preset and seed, and any setting that differs from the preset's.
+    """
+    truth_file = data_dir / "truth.json"
+    if not truth_file.is_file():
+        raise FileNotFoundError(
+            f"{truth_file} not found: pass --data, the synthetic folder the run trained on"
+        )
+    truth = json.loads(truth_file.read_text())
+    preset, seed = truth["preset"], truth["seed"]
+    expected = json.loads(json.dumps(dataclasses.asdict(PRESETS[preset])))  # tuples as lists, as stored
+    changed = sorted(name for name, value in truth["settings"].items() if expected.get(name) != value)
+    notes = []
+    if any(name in _COUNT_SETTINGS for name in changed):
+        notes.append("identity counts rescaled")
+    notes += [name for name in changed if name not in _COUNT_SETTINGS]
+    changes = f" ({'; '.join(notes)})" if notes else ""
+    description = (
+        f"Synthetic persons benchmark, {preset} preset{changes}, seed {seed} (drawn by hpl.data.synthetic): "
+        "CUHK-PEDES-style captions plus Market-1501-style images of synthetic people, not real ones."
+    )
+    return description, preset
 
 
 def recipe_command(config: TrainConfig) -> str:
@@ -67,9 +93,10 @@ def export(run_dir: Path, data_dir: Path, assets: Path = ASSETS) -> tuple[Path, 
         command = recipe_command(load_config(run_config))
     else:
         command = f"python -m train --config {RECIPE_CONFIG} name={run_dir.name}"
+    training_data, preset = describe_training_data(data_dir)
     metadata.update(
-        training_data=TRAINING_DATA,
-        preset="demo",
+        training_data=training_data,
+        preset=preset,
         recipe=(
             f"{command}, then python -m train.export_demo "
             f"--run {shlex.quote(str(run_dir))} --data {shlex.quote(str(data_dir))}"

@@ -135,7 +135,8 @@ PRESETS: dict[str, SyntheticSettings] = {
 _RANGE_FIELDS = tuple(
     f.name for f in dataclasses.fields(SyntheticSettings) if f.type in ("tuple[int, int]", tuple[int, int])
 )
-_ID_FIELDS = (
+# The identity groups, in the order of SyntheticSettings; the identity counts of a preset.
+ID_FIELDS = (
     "market_only_train_ids",
     "market_only_test_ids",
     "cuhk_only_train_ids",
@@ -171,13 +172,13 @@ def make_settings(preset: str = "demo", num_ids: int | None = None, **overrides:
 
 
 def _rescale_identities(settings: SyntheticSettings, num_ids: int) -> SyntheticSettings:
-    if num_ids < len(_ID_FIELDS):
+    if num_ids < len(ID_FIELDS):
         raise ValueError(
-            f"num_ids must be at least {len(_ID_FIELDS)} (one per identity group), got {num_ids}"
+            f"num_ids must be at least {len(ID_FIELDS)} (one per identity group), got {num_ids}"
         )
-    total = sum(getattr(settings, name) for name in _ID_FIELDS)
+    total = sum(getattr(settings, name) for name in ID_FIELDS)
     factor = num_ids / total
-    scaled = {name: max(1, round(getattr(settings, name) * factor)) for name in _ID_FIELDS}
+    scaled = {name: max(1, round(getattr(settings, name) * factor)) for name in ID_FIELDS}
     scaled["num_distractors"] = max(1, round(settings.num_distractors * factor))
     scaled["num_junk"] = max(1, round(settings.num_junk * factor))
     return dataclasses.replace(settings, **scaled)
@@ -185,7 +186,7 @@ def _rescale_identities(settings: SyntheticSettings, num_ids: int) -> SyntheticS
 
 def validate_settings(settings: SyntheticSettings) -> None:
     """Raise ValueError naming the first field whose value cannot produce a valid dataset."""
-    for name in (*_ID_FIELDS, "num_distractors", "num_junk"):
+    for name in (*ID_FIELDS, "num_distractors", "num_junk"):
         if getattr(settings, name) < 0:
             raise ValueError(f"{name} must be >= 0, got {getattr(settings, name)}")
     for name in _RANGE_FIELDS:
