@@ -661,7 +661,7 @@ def test_torchrun_two_cpu_processes(tiny_data, tmp_path):
 
 
 @pytest.mark.slow
-def test_ablation_runner_tiny(tiny_data, tmp_path):
+def test_ablation_runner_tiny(tiny_data, tmp_path, capsys):
     from train.ablation import METRICS, VARIANTS, main
 
     overrides = [
@@ -695,5 +695,13 @@ def test_ablation_runner_tiny(tiny_data, tmp_path):
 
     table = (tmp_path / "ablation" / "ablation.md").read_text()
     assert table.count("\n| ") == 5  # header and four variants
+
+    # A rerun with a changed key would skip the finished variants, so it stops before training.
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", config, "--seeds", "0", *overrides, "stage2.epochs=2"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "cannot resume" in error
+    assert "stage2.epochs 1 -> 2" in error
     assert "| Token cosine |" in table.splitlines()[2]
     assert "+ TRT + HPL + CMPR" in table

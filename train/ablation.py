@@ -53,14 +53,32 @@ def variant_config(
     )
 
 
+def _stage0_config(base: TrainConfig, seed: int) -> TrainConfig:
+    return dataclasses.replace(base, name=f"{base.name}/seed{seed}/stage0", seed=seed)
+
+
+def _stage0_checkpoint(stage0: TrainConfig) -> Path:
+    return stage0.run_dir / "checkpoints" / "stage0.safetensors"
+
+
+def check_resumable(base: TrainConfig, seeds: Sequence[int], variants: Sequence[str] | None = None) -> None:
+    """Raise ValueError when a variant run saved earlier would resume with a changed config."""
+    for seed in seeds:
+        stage0_checkpoint = _stage0_checkpoint(_stage0_config(base, seed))
+        for slug, _, *flags in VARIANTS:
+            if not variants or slug in variants:
+                config = variant_config(base, slug, seed, stage0_checkpoint, tuple(flags))
+                Trainer(config, resume=True).check_resume()
+
+
 def run_ablation(
     base: TrainConfig, seeds: Sequence[int], variants: Sequence[str] | None = None
 ) -> list[dict]:
     """Train every variant for every seed; return one row of metrics per (seed, variant)."""
     rows = []
     for seed in seeds:
-        stage0 = dataclasses.replace(base, name=f"{base.name}/seed{seed}/stage0", seed=seed)
-        stage0_checkpoint = stage0.run_dir / "checkpoints" / "stage0.safetensors"
+        stage0 = _stage0_config(base, seed)
+        stage0_checkpoint = _stage0_checkpoint(stage0)
         if not stage0_checkpoint.is_file():
             logger.info("seed %d: training the shared stage 0", seed)
             Trainer(stage0, stages=("stage0",)).run()
@@ -127,6 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_with_overrides(parser, argv)
 
     base = load_cli_config(parser, args)
+    try:
+        check_resumable(base, args.seeds, args.variants)
+    except ValueError as err:
+        parser.error(str(err))
     base.run_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=logging.INFO,
