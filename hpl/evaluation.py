@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from hpl.data.images import ImageLoadError, load_image
@@ -52,6 +51,7 @@ class ExtractedImages:
     i2i: torch.Tensor  # (N, E)
     t2i: torch.Tensor  # (N, E)
     valid: torch.Tensor  # (N,) bool, False where the file could not be read
+    token_cosine: torch.Tensor  # (N,) raw I2I vs T2I token cosine (HPLModel.encode_image_with_tokens)
 
 
 @torch.no_grad()
@@ -64,63 +64,36 @@ def extract_image_features(
     device: torch.device | str = "cpu",
 ) -> ExtractedImages:
     """Embed the images of `records` with both class tokens, in eval mode."""
-    i2i, t2i, valid = [], [], []
-    for images, ok in _image_batches(model, records, transform, batch_size, num_workers, device):
-        features = model.encode_image(images, normalize=True)
-        i2i.append(features.i2i.float().cpu())
-        t2i.append(features.t2i.float().cpu())
-        valid.append(ok)
-    if not i2i:
-        empty = torch.zeros(0, model.embed_dim)
-        return ExtractedImages(empty, empty, torch.zeros(0, dtype=torch.bool))
-    return ExtractedImages(torch.cat(i2i), torch.cat(t2i), torch.cat(valid))
-
-
-@torch.no_grad()
-def class_token_cosine(
-    model: HPLModel,
-    records: Sequence[ImageRecord],
-    transform: Transform,
-    batch_size: int = 128,
-    num_workers: int = 0,
-    device: torch.device | str = "cpu",
-) -> float:
-    """Return the mean cosine between the I2I and T2I class tokens' outputs over the readable images.
-
-    The outputs are taken before the BNNeck and without the flip test. A value near 1 means that the two
-    task-routed tokens have not separated: each task then searches with the other task's feature.
-    Returns NaN when no image could be read.
-    """
-    total, count = 0.0, 0
-    for images, ok in _image_batches(model, records, transform, batch_size, num_workers, device):
-        output = model.encode_visual(images[ok.to(images.device)])
-        total += float(F.cosine_similarity(output.i2i.float(), output.t2i.float(), dim=-1).sum())
-        count += int(ok.sum())
-    return total / count if count else math.nan
-
-
-def _image_batches(
-    model: HPLModel,
-    records: Sequence[ImageRecord],
-    transform: Transform,
-    batch_size: int,
-    num_workers: int,
-    device: torch.device | str,
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield (images on `device`, readable mask) batches of `records` with the model in eval mode."""
+    was_training = model.training
+    model.eval()
     loader = DataLoader(
         RecordImages(records, transform, model.image_size),
         batch_size=batch_size,
         num_workers=num_workers,
         shuffle=False,
     )
-    was_training = model.training
-    model.eval()
-    try:
-        for images, ok in loader:
-            yield images.to(device), ok
-    finally:
-        model.train(was_training)
+    i2i, t2i, valid, token_cosine = [], [], [], []
+    for images, ok in loader:
+        features, cosine = model.encode_image_with_tokens(images.to(device), normalize=True)
+        i2i.append(features.i2i.float().cpu())
+        t2i.append(features.t2i.float().cpu())
+        valid.append(ok)
+        token_cosine.append(cosine.float().cpu())
+    model.train(was_training)
+    if not i2i:
+        empty = torch.zeros(0, model.embed_dim)
+        return ExtractedImages(empty, empty, torch.zeros(0, dtype=torch.bool), torch.zeros(0))
+    return ExtractedImages(torch.cat(i2i), torch.cat(t2i), torch.cat(valid), torch.cat(token_cosine))
+
+
+def mean_token_cosine(images: ExtractedImages) -> float:
+    """Return the mean class-token cosine over the readable images, or NaN when none could be read.
+
+    A value near 1 means that the two task-routed tokens have not separated, so each task searches
+    with the other task's feature.
+    """
+    readable = images.token_cosine[images.valid]
+    return float(readable.mean()) if readable.numel() else math.nan
 
 
 @torch.no_grad()
@@ -140,7 +113,7 @@ def extract_text_features(
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Retrieval results per protocol ("I2I", "T2I") and the class tokens' cosine (`class_token_cosine`).
+    """Retrieval results per protocol ("I2I", "T2I") and the class tokens' cosine (`mean_token_cosine`).
 
     `token_cosine` is measured over the I2I gallery, and is None without an I2I part or without
     task routing (one class token serves both tasks, so the cosine is 1 by construction).
@@ -202,7 +175,7 @@ def evaluate_model(
             max_rank=max_rank,
         )
         if model.config.task_routed:
-            token_cosine = class_token_cosine(model, i2i_gallery, transform, batch_size, num_workers, device)
+            token_cosine = mean_token_cosine(gallery)
     if t2i_test:
         images = extract_image_features(model, t2i_test, transform, batch_size, num_workers, device)
         g_records, g_features = _keep_valid(t2i_test, images.t2i, images.valid, "T2I gallery")

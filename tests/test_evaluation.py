@@ -10,7 +10,7 @@ from PIL import Image
 import hpl
 from hpl.data.records import ImageRecord
 from hpl.data.transforms import build_test_transform
-from hpl.evaluation import class_token_cosine, evaluate_model
+from hpl.evaluation import evaluate_model, extract_image_features, mean_token_cosine
 
 IMAGE_SIZE = (128, 64)
 
@@ -28,9 +28,13 @@ def _records(folder, count, pid_of=lambda i: i % 3, camid_of=lambda i: i % 2):
     return records
 
 
-def _model(task_routed=True):
+def _model(task_routed=True, flip_test=False):
     torch.manual_seed(0)
-    return hpl.create_model(num_labels=3, image_size=IMAGE_SIZE, task_routed=task_routed)
+    return hpl.create_model(num_labels=3, image_size=IMAGE_SIZE, task_routed=task_routed, flip_test=flip_test)
+
+
+def _token_cosine(model, records, batch_size=128):
+    return mean_token_cosine(extract_image_features(model, records, _transform(model), batch_size))
 
 
 def _transform(model):
@@ -49,13 +53,28 @@ def test_token_cosine_copied_and_moved_token(tmp_path):
     model = _model()
     records = _records(tmp_path, 5)
     model.visual.reset_i2i_token()
-    assert class_token_cosine(model, records, _transform(model), batch_size=2) == pytest.approx(1.0, abs=1e-5)
+    assert _token_cosine(model, records, batch_size=2) == pytest.approx(1.0, abs=1e-5)
 
     with torch.no_grad():
         model.visual.class_embedding_i2i.add_(torch.randn_like(model.visual.class_embedding_i2i))
-    moved = class_token_cosine(model, records, _transform(model), batch_size=2)
+    moved = _token_cosine(model, records, batch_size=2)
     assert moved < 0.999
     assert moved == pytest.approx(_direct_cosine(model, records), abs=1e-5)
+
+
+def test_token_cosine_ignores_flip_test(tmp_path):
+    model = _model(flip_test=True).eval()
+    with torch.no_grad():
+        model.visual.class_embedding_i2i.add_(torch.randn_like(model.visual.class_embedding_i2i))
+    records = _records(tmp_path, 3)
+    assert _token_cosine(model, records) == pytest.approx(_direct_cosine(model, records), abs=1e-5)
+
+    images = torch.randn(2, 3, *IMAGE_SIZE)
+    with torch.no_grad():
+        features, _ = model.encode_image_with_tokens(images, normalize=True)
+        plain = model.encode_image(images, normalize=True)
+    assert torch.equal(features.i2i, plain.i2i)
+    assert torch.equal(features.t2i, plain.t2i)
 
 
 def test_token_cosine_unreadable_images(tmp_path):
@@ -68,10 +87,10 @@ def test_token_cosine_unreadable_images(tmp_path):
     mixed = [*records[:2], ImageRecord(str(broken), pid=0), *records[2:]]
 
     model.train()
-    cosine = class_token_cosine(model, mixed, _transform(model), batch_size=3)
+    cosine = _token_cosine(model, mixed, batch_size=3)
     assert model.training
     assert cosine == pytest.approx(_direct_cosine(model, records), abs=1e-5)
-    only_broken = class_token_cosine(model, [ImageRecord(str(broken), pid=0)], _transform(model))
+    only_broken = _token_cosine(model, [ImageRecord(str(broken), pid=0)])
     assert math.isnan(only_broken)
 
 

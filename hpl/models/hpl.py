@@ -162,16 +162,28 @@ class HPLModel(nn.Module):
         the image and of its mirror image, the flip test of ReID toolkits. Both views go through the
         encoder as one batch.
         """
+        return self.encode_image_with_tokens(images, normalize, flip)[0]
+
+    def encode_image_with_tokens(
+        self, images: torch.Tensor, normalize: bool = False, flip: bool | None = None
+    ) -> tuple[ImageFeatures, torch.Tensor]:
+        """Return `encode_image`'s features and the cosine (B,) of each image's two class-token outputs.
+
+        The cosine compares the raw I2I and T2I outputs of the image itself (not its mirror image),
+        before the BNNeck. It measures how far task routing has separated the two tokens.
+        """
         flip = self.config.flip_test if flip is None else flip
         output = self.visual(torch.cat([images, images.flip(-1)]) if flip else images)
         i2i, t2i = output.i2i, output.t2i
+        count = images.shape[0]
+        token_cosine = F.cosine_similarity(i2i[:count].float(), t2i[:count].float(), dim=-1)
         if flip:
             i2i, t2i = _mean_of_views(i2i), _mean_of_views(t2i)
         if self.config.i2i_test_feature == "bnneck":
             i2i = self.bnneck(i2i)
         if normalize:
             i2i, t2i = F.normalize(i2i, dim=-1), F.normalize(t2i, dim=-1)
-        return ImageFeatures(i2i=i2i, t2i=t2i)
+        return ImageFeatures(i2i=i2i, t2i=t2i), token_cosine
 
     def encode_text(self, tokens: torch.Tensor, normalize: bool = False) -> torch.Tensor:
         """Return the T2I retrieval features (B, E) of token ids (B, L)."""
