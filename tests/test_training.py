@@ -443,7 +443,7 @@ def test_config_rejects_non_finite_numbers_and_bad_yaml(tmp_path):
         load_config(broken)
 
 
-def test_cli_rejects_a_word_that_is_not_an_override(capsys):
+def test_cli_rejects_stray_word(capsys):
     from train.__main__ import build_parser
     from train.config import parse_with_overrides
 
@@ -581,7 +581,7 @@ def test_trainer_smoke_run(tiny_data, tmp_path, caplog):
     checkpoint, gallery_size = export(run, tiny_data, tmp_path / "assets")
     exported = hpl.read_checkpoint_info(checkpoint)
     assert exported.metadata["preset"] == "demo"
-    # The test data is the demo preset rescaled to 24 people with seed 3, and the metadata says so.
+    # The test data is the demo preset rescaled to 24 people with seed 3, and the metadata records that.
     assert exported.metadata["training_data"].startswith(
         "Synthetic persons benchmark, demo preset (identity counts rescaled), seed 3 "
     )

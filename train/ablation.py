@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from train.config import TrainConfig, load_cli_config, parse_with_overrides, save_config
-from train.trainer import Trainer
+from train.trainer import Trainer, check_resume
 
 logger = logging.getLogger(__name__)
 
@@ -61,14 +61,15 @@ def _stage0_checkpoint(stage0: TrainConfig) -> Path:
     return stage0.run_dir / "checkpoints" / "stage0.safetensors"
 
 
-def check_resumable(base: TrainConfig, seeds: Sequence[int], variants: Sequence[str] | None = None) -> None:
-    """Raise ValueError when a variant run saved earlier would resume with a changed config."""
+def check_saved_variants(
+    base: TrainConfig, seeds: Sequence[int], variants: Sequence[str] | None = None
+) -> None:
+    """Raise ValueError when a variant saved by an earlier run would resume with a changed config."""
     for seed in seeds:
         stage0_checkpoint = _stage0_checkpoint(_stage0_config(base, seed))
         for slug, _, *flags in VARIANTS:
             if not variants or slug in variants:
-                config = variant_config(base, slug, seed, stage0_checkpoint, tuple(flags))
-                Trainer(config, resume=True).check_resume()
+                check_resume(variant_config(base, slug, seed, stage0_checkpoint, tuple(flags)))
 
 
 def run_ablation(
@@ -146,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     base = load_cli_config(parser, args)
     try:
-        check_resumable(base, args.seeds, args.variants)
+        check_saved_variants(base, args.seeds, args.variants)
     except ValueError as err:
         parser.error(str(err))
     base.run_dir.mkdir(parents=True, exist_ok=True)

@@ -112,6 +112,16 @@ def _group_lr_gate(group_name: str, config: StageConfig, epoch: int) -> float:
     return 0.0 if is_encoder and epoch < config.head_only_epochs else 1.0
 
 
+def check_resume(config: TrainConfig) -> None:
+    """Raise ValueError when `config` differs from the saved config of its run in a key that trains.
+
+    Runs without a saved state pass, because resuming them starts from scratch.
+    """
+    saved = config.run_dir / "config.yaml"
+    if (config.run_dir / STATE_FILE).is_file() and saved.is_file():
+        check_resumable(load_config(saved), config)
+
+
 class Trainer:
     """Runs stage 0 (when configured), stage I (with hierarchical prompts) and stage II, then evaluates."""
 
@@ -130,10 +140,9 @@ class Trainer:
     # Set-up ------------------------------------------------------------------------------------
 
     def check_resume(self) -> None:
-        """Raise ValueError when resuming a saved state with a config that changes what it trains."""
-        saved = self.run_dir / "config.yaml"
-        if self.resume and self.state_path.is_file() and saved.is_file():
-            check_resumable(load_config(saved), self.config)
+        """Raise ValueError when this run resumes a saved state with a config that changes what it trains."""
+        if self.resume:
+            check_resume(self.config)
 
     def _load_data(self) -> PairDataset:
         data = self.config.data
